@@ -1,0 +1,49 @@
+"""Amp model stage: a neural amp model with input and output gain in dB.
+
+The model file is loaded, validated and verified off the audio thread (``pedal.models``); this
+block only runs the engine it was given. State is carried from block to block.
+"""
+
+from __future__ import annotations
+
+from ..errors import ModelError
+from ..models.onnx_model import AmpModelFile, load_onnx
+from .base import Block
+from .params import check_range, db_to_gain
+
+
+class AmpModel(Block):
+    name = "amp"
+
+    def __init__(self, model: AmpModelFile | str, input_gain_db=0.0, output_gain_db=0.0,
+                 knobs=()):
+        super().__init__()
+        self.model = model if isinstance(model, AmpModelFile) else load_onnx(model)
+        self.input_gain_db = check_range("input_gain_db", input_gain_db, -40, 40, "dB")
+        self.output_gain_db = check_range("output_gain_db", output_gain_db, -40, 40, "dB")
+        self._in = db_to_gain(self.input_gain_db)
+        self._out = db_to_gain(self.output_gain_db)
+        self.engine = self.model.make_engine(knobs)
+
+    @property
+    def knobs(self):
+        return list(self.engine.knobs)
+
+    def set_knobs(self, knobs):
+        self.engine.set_knobs(knobs)
+
+    def _prepare(self, spec):
+        if int(spec.sample_rate) != self.model.sample_rate:
+            raise ModelError(f"{self.model.path}: model runs at {self.model.sample_rate} Hz, "
+                             f"the chain at {int(spec.sample_rate)} Hz (resampling around a "
+                             "model is not built yet)")
+        self.engine.prepare(spec.max_block)
+
+    def reset(self):
+        self.engine.reset()
+
+    def process(self, buf):
+        self.engine.process(buf, self._in, self._out)
+
+    def describe(self):
+        return f"amp {self.model.describe()}"

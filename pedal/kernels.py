@@ -1,0 +1,520 @@
+"""Every numba kernel of the pedal, and the only module that imports numba.
+
+Rules for this module (see design.md):
+- a kernel takes arrays and scalars, writes into output/state arrays it is given and reads no
+  globals (numba's cache freezes them); the real-time ones never allocate (only the offline
+  synthesis and circuit kernels at the end make scratch arrays);
+- kernels are compiled with ``cache=True``; the first call in a new process loads them from the
+  cache (``warm_up`` does that ahead of time);
+- objects that own state live elsewhere (``pedal.blocks``) and only hand their arrays in here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# fastmath lets LLVM vectorise the inner loops (reassociation of sums); the kernels do not rely on
+# IEEE special values (inputs are validated finite before they reach a kernel).
+_JIT = dict(cache=True, nogil=True, fastmath=True, error_model="numpy")
+_JIT_STRICT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+# --------------------------------------------------------------------------------------------
+# activations: a rational tanh accurate to a few float32 ulp (the 13/6 minimax form that Eigen
+# and XLA use), which vectorises because it is only multiplies, adds and one division.
+# --------------------------------------------------------------------------------------------
+@njit(inline="always", **_JIT)
+def tanh_f(x):
+    x = min(max(x, -7.90531110763549805), 7.90531110763549805)
+    x2 = x * x
+    p = -2.76076847742355e-16
+    p = p * x2 + 2.00018790482477e-13
+    p = p * x2 - 8.60467152213735e-11
+    p = p * x2 + 5.12229709037114e-08
+    p = p * x2 + 1.48572235717979e-05
+    p = p * x2 + 6.37261928875436e-04
+    p = p * x2 + 4.89352455891786e-03
+    q = 1.19825839466702e-06
+    q = q * x2 + 1.18534705686654e-04
+    q = q * x2 + 2.26843463243900e-03
+    q = q * x2 + 4.89352518554385e-03
+    return x * p / q
+
+
+@njit(inline="always", **_JIT)
+def sigmoid_f(x):
+    return 0.5 + 0.5 * tanh_f(0.5 * x)
+
+
+@njit(**_JIT)
+def tanh_array(x, out):
+    """Vectorised ``tanh_f`` over an array (used by tests to check the approximation)."""
+    for i in range(x.shape[0]):
+        out[i] = tanh_f(x[i])
+
+
+# --------------------------------------------------------------------------------------------
+# recurrent amp models (PyTorch gate order: LSTM i,f,g,o; GRU r,z,n)
+# weights are stored transposed ([inputs, gates]) so the inner loop over gates is contiguous.
+# --------------------------------------------------------------------------------------------
+@njit(**_JIT)
+def lstm_layer(x, n, in_gain, wx, wh, b, h, c, z, out):
+    """One LSTM layer over ``n`` time steps.
+
+    x: [max_block, I] input sequence (I = 1 for the audio layer), scaled by ``in_gain``;
+    wx: [I, 4H]; wh: [H, 4H]; b: [4H]; h, c: [H] state, updated; z: [4H] scratch;
+    out: [max_block, H] hidden sequence.
+    """
+    hidden = h.shape[0]
+    n_in = wx.shape[0]
+    g4 = 4 * hidden
+    for t in range(n):
+        for k in range(g4):
+            z[k] = b[k]
+        for i in range(n_in):
+            xi = x[t, i] * in_gain
+            for k in range(g4):
+                z[k] += wx[i, k] * xi
+        for j in range(hidden):
+            hj = h[j]
+            for k in range(g4):
+                z[k] += wh[j, k] * hj
+        for j in range(hidden):
+            ig = sigmoid_f(z[j])
+            fg = sigmoid_f(z[hidden + j])
+            gg = tanh_f(z[2 * hidden + j])
+            og = sigmoid_f(z[3 * hidden + j])
+            cj = fg * c[j] + ig * gg
+            c[j] = cj
+            hj = og * tanh_f(cj)
+            h[j] = hj
+            out[t, j] = hj
+
+
+@njit(**_JIT)
+def gru_layer(x, n, in_gain, wx, wh, bx, bh, linear_before_reset, h, zx, zh, out):
+    """One GRU layer over ``n`` time steps (PyTorch ``nn.GRU`` when linear_before_reset).
+
+    wx: [I, 3H]; wh: [H, 3H]; bx, bh: [3H]; h: [H] state; zx, zh: [3H] scratch.
+    With linear_before_reset false (ONNX default) the candidate is tanh(Wx x + Wh (r*h) + b).
+    """
+    hidden = h.shape[0]
+    n_in = wx.shape[0]
+    g3 = 3 * hidden
+    for t in range(n):
+        for k in range(g3):
+            zx[k] = bx[k]
+        for i in range(n_in):
+            xi = x[t, i] * in_gain
+            for k in range(g3):
+                zx[k] += wx[i, k] * xi
+        if linear_before_reset:
+            for k in range(g3):
+                zh[k] = bh[k]
+            for j in range(hidden):
+                hj = h[j]
+                for k in range(g3):
+                    zh[k] += wh[j, k] * hj
+            for j in range(hidden):
+                r = sigmoid_f(zx[j] + zh[j])
+                u = sigmoid_f(zx[hidden + j] + zh[hidden + j])
+                cand = tanh_f(zx[2 * hidden + j] + r * zh[2 * hidden + j])
+                hj = (1.0 - u) * cand + u * h[j]
+                out[t, j] = hj
+            for j in range(hidden):
+                h[j] = out[t, j]
+        else:
+            for k in range(2 * hidden):
+                zh[k] = bh[k]
+            for j in range(hidden):
+                hj = h[j]
+                for k in range(2 * hidden):
+                    zh[k] += wh[j, k] * hj
+            # reset gate first, then the candidate from r*h
+            for j in range(hidden):
+                zh[2 * hidden + j] = sigmoid_f(zx[j] + zh[j]) * h[j]  # r*h, stored in scratch
+            for j in range(hidden):
+                acc = bh[2 * hidden + j]
+                for m in range(hidden):
+                    acc += wh[m, 2 * hidden + j] * zh[2 * hidden + m]
+                u = sigmoid_f(zx[hidden + j] + zh[hidden + j])
+                cand = tanh_f(zx[2 * hidden + j] + acc)
+                out[t, j] = (1.0 - u) * cand + u * h[j]
+            for j in range(hidden):
+                h[j] = out[t, j]
+
+
+@njit(**_JIT)
+def dense_out(hseq, n, w, b, skip, x, in_gain, out_gain):
+    """y[t] = (w . h[t] + b + skip * in_gain * x[t]) * out_gain, written into x in place."""
+    hidden = w.shape[0]
+    for t in range(n):
+        acc = b
+        for j in range(hidden):
+            acc += w[j] * hseq[t, j]
+        x[t] = (acc + skip * in_gain * x[t]) * out_gain
+
+
+@njit(**_JIT)
+def copy_in(x, n, dst):
+    for t in range(n):
+        dst[t, 0] = x[t]
+
+
+# --------------------------------------------------------------------------------------------
+# noise gate: peak envelope with a short decay, open/close thresholds (hysteresis), hold, and a
+# one-pole gain ramp whose time constants are attack and release (so it never clicks).
+# --------------------------------------------------------------------------------------------
+@njit(**_JIT_STRICT)
+def noise_gate(x, n, thr_open, thr_close, env_decay, att_coef, rel_coef, hold_samples,
+               floor_gain, state):
+    """state: [envelope, gain, open (0/1), hold counter]."""
+    env = state[0]
+    gain = state[1]
+    is_open = state[2] > 0.5
+    held = state[3]
+    for t in range(n):
+        a = abs(x[t])
+        env = a if a > env else env * env_decay
+        if is_open:
+            if env < thr_close:
+                held += 1.0
+                if held >= hold_samples:
+                    is_open = False
+            else:
+                held = 0.0
+        elif env >= thr_open:
+            is_open = True
+            held = 0.0
+        target = 1.0 if is_open else floor_gain
+        coef = att_coef if target > gain else rel_coef
+        gain += (target - gain) * coef
+        x[t] = x[t] * gain
+    state[0] = env
+    state[1] = gain
+    state[2] = 1.0 if is_open else 0.0
+    state[3] = held
+
+
+# --------------------------------------------------------------------------------------------
+# biquad cascade, transposed direct form II in float64 (low shelves at 40 Hz need it)
+# --------------------------------------------------------------------------------------------
+@njit(**_JIT_STRICT)
+def biquad_cascade(x, n, sos, state):
+    """sos: [S, 6] rows (b0, b1, b2, a0=1, a1, a2); state: [S, 2]."""
+    n_sec = sos.shape[0]
+    for t in range(n):
+        v = np.float64(x[t])
+        for s in range(n_sec):
+            y = sos[s, 0] * v + state[s, 0]
+            state[s, 0] = sos[s, 1] * v - sos[s, 4] * y + state[s, 1]
+            state[s, 1] = sos[s, 2] * v - sos[s, 5] * y
+            v = y
+        x[t] = v
+
+
+# --------------------------------------------------------------------------------------------
+# output level (smoothed gain) and DC blocker
+# --------------------------------------------------------------------------------------------
+@njit(**_JIT_STRICT)
+def level_dc(x, n, target_gain, smooth_coef, dc_on, dc_r, state):
+    """state: [gain, dc x1, dc y1]."""
+    gain = state[0]
+    x1 = state[1]
+    y1 = state[2]
+    for t in range(n):
+        v = np.float64(x[t])
+        if dc_on:
+            y = v - x1 + dc_r * y1
+            x1 = v
+            y1 = y
+            v = y
+        gain += (target_gain - gain) * smooth_coef
+        x[t] = v * gain
+    state[0] = gain
+    state[1] = x1
+    state[2] = y1
+
+
+@njit(**_JIT_STRICT)
+def crossfade(x, n, other, pos, length):
+    """x[t] = fade-in of x over fade-out of other, starting at ``pos`` of ``length`` samples.
+
+    Returns the new position. Equal-gain linear ramp (both signals are correlated: the same guitar).
+    """
+    for t in range(n):
+        if pos >= length:
+            break
+        g = (pos + 1.0) / (length + 1.0)
+        x[t] = g * x[t] + (1.0 - g) * other[t]
+        pos += 1
+    return pos
+
+
+# --------------------------------------------------------------------------------------------
+# FFT: iterative radix-2 complex FFT on split re/im arrays, and a real FFT of size 2P through a
+# complex FFT of size P. Tables (bit reversal, twiddles) are made once in prepare.
+# --------------------------------------------------------------------------------------------
+@njit(**_JIT)
+def _cfft(re, im, size, bitrev, tw_re, tw_im, stride_base):
+    """In-place forward complex FFT of re[:size], im[:size] (size a power of two).
+
+    tw_re/tw_im hold exp(-2 pi i k / (stride_base)) for k < stride_base/2; size divides stride_base.
+    """
+    for i in range(size):
+        j = bitrev[i]
+        if j > i:
+            tr = re[i]
+            re[i] = re[j]
+            re[j] = tr
+            ti = im[i]
+            im[i] = im[j]
+            im[j] = ti
+    half = 1
+    while half < size:
+        step = stride_base // (2 * half)
+        for start in range(0, size, 2 * half):
+            for k in range(half):
+                wr = tw_re[k * step]
+                wi = tw_im[k * step]
+                a = start + k
+                b = a + half
+                xr = re[b] * wr - im[b] * wi
+                xi = re[b] * wi + im[b] * wr
+                re[b] = re[a] - xr
+                im[b] = im[a] - xi
+                re[a] += xr
+                im[a] += xi
+        half *= 2
+
+
+@njit(**_JIT)
+def rfft(x, out_re, out_im, zr, zi, bitrev, tw_re, tw_im, rtw_re, rtw_im):
+    """Spectrum bins 0..P of the real signal x[:2P]. zr, zi: [P] scratch.
+
+    tw_*: exp(-2 pi i k / P), k < P/2; rtw_*: exp(-2 pi i k / 2P), k <= P.
+    """
+    p = zr.shape[0]
+    for k in range(p):
+        zr[k] = x[2 * k]
+        zi[k] = x[2 * k + 1]
+    _cfft(zr, zi, p, bitrev, tw_re, tw_im, p)
+    for k in range(p):
+        m = (p - k) % p
+        er = 0.5 * (zr[k] + zr[m])
+        ei = 0.5 * (zi[k] - zi[m])
+        orr = 0.5 * (zi[k] + zi[m])
+        oi = -0.5 * (zr[k] - zr[m])
+        wr = rtw_re[k]
+        wi = rtw_im[k]
+        out_re[k] = er + wr * orr - wi * oi
+        out_im[k] = ei + wr * oi + wi * orr
+    out_re[p] = zr[0] - zi[0]
+    out_im[p] = 0.0
+
+
+@njit(**_JIT)
+def irfft(in_re, in_im, x, zr, zi, bitrev, tw_re, tw_im, rtw_re, rtw_im):
+    """Inverse of ``rfft``: x[:2P] from bins 0..P (scaled by 1/2P)."""
+    p = zr.shape[0]
+    for k in range(p):
+        m = p - k
+        ar = in_re[k]
+        ai = in_im[k]
+        br = in_re[m]
+        bi = -in_im[m]
+        er = 0.5 * (ar + br)
+        ei = 0.5 * (ai + bi)
+        dr = 0.5 * (ar - br)
+        di = 0.5 * (ai - bi)
+        # O = D / W^k = D * conj(W^k)
+        wr = rtw_re[k]
+        wi = rtw_im[k]
+        orr = dr * wr + di * wi
+        oi = di * wr - dr * wi
+        # Z = E + i O, then conjugate for the inverse-by-forward trick
+        zr[k] = er - oi
+        zi[k] = -(ei + orr)
+    _cfft(zr, zi, p, bitrev, tw_re, tw_im, p)
+    scale = 1.0 / p
+    for k in range(p):
+        x[2 * k] = zr[k] * scale
+        x[2 * k + 1] = -zi[k] * scale
+
+
+# --------------------------------------------------------------------------------------------
+# zero-latency uniformly partitioned convolution
+#   y = h0 * x  (the first partition: spectrally for whole aligned blocks, directly otherwise)
+#     + S       (all later partitions, a spectrum ready at the start of each window)
+# --------------------------------------------------------------------------------------------
+@njit(**_JIT)
+def _upols_spectrum(xbuf, fdl_re, fdl_im, ints, zr, zi, bitrev, tw_re, tw_im, rtw_re, rtw_im):
+    """Spectrum of the window xbuf[0:2P] into the next slot of the delay line; returns the slot."""
+    head = (ints[1] + 1) % fdl_re.shape[0]
+    ints[1] = head
+    rfft(xbuf, fdl_re[head], fdl_im[head], zr, zi, bitrev, tw_re, tw_im, rtw_re, rtw_im)
+    return head
+
+
+@njit(**_JIT)
+def _upols_next(xbuf, h_re, h_im, fdl_re, fdl_im, s_re, s_im, ints):
+    """After a window: S = sum over partitions k >= 1 of X[head - k + 1] H[k]; shift input."""
+    p = xbuf.shape[0] // 2
+    n_part = h_re.shape[0]
+    head = ints[1]
+    nb = p + 1
+    for k in range(nb):
+        s_re[k] = 0.0
+        s_im[k] = 0.0
+    for part in range(1, n_part):
+        slot = head - (part - 1)
+        if slot < 0:
+            slot += n_part
+        xr = fdl_re[slot]
+        xi = fdl_im[slot]
+        hr = h_re[part]
+        hi = h_im[part]
+        for k in range(nb):
+            s_re[k] += xr[k] * hr[k] - xi[k] * hi[k]
+            s_im[k] += xr[k] * hi[k] + xi[k] * hr[k]
+    for k in range(p):
+        xbuf[k] = xbuf[p + k]
+    ints[0] = 0
+    ints[2] = 0
+
+
+@njit(**_JIT)
+def upols(x, n, h0, h_re, h_im, fdl_re, fdl_im, s_re, s_im, xbuf, tail, acc_re, acc_im, tbuf,
+          ints, zr, zi, bitrev, tw_re, tw_im, rtw_re, rtw_im):
+    """Convolve x[:n] in place with the partitioned filter. ints: [pos, head, tail_valid].
+
+    h0: [P] first partition in time; h_re/h_im: [K, P+1] partition spectra (2P-point FFTs);
+    fdl_*: [K, P+1] spectra of past input windows (ring, newest at ints[1]); s_*: [P+1];
+    xbuf: [2P] previous and current input partition; tail, tbuf, acc_*: scratch.
+    """
+    p = zr.shape[0]
+    nb = p + 1
+    i = 0
+    while i < n:
+        pos = ints[0]
+        if pos == 0 and n - i >= p:
+            # a whole window: one forward and one inverse FFT for everything
+            for k in range(p):
+                xbuf[p + k] = x[i + k]
+            head = _upols_spectrum(xbuf, fdl_re, fdl_im, ints, zr, zi, bitrev, tw_re, tw_im,
+                                   rtw_re, rtw_im)
+            xr = fdl_re[head]
+            xi = fdl_im[head]
+            hr = h_re[0]
+            hi = h_im[0]
+            for k in range(nb):
+                acc_re[k] = s_re[k] + xr[k] * hr[k] - xi[k] * hi[k]
+                acc_im[k] = s_im[k] + xr[k] * hi[k] + xi[k] * hr[k]
+            irfft(acc_re, acc_im, tbuf, zr, zi, bitrev, tw_re, tw_im, rtw_re, rtw_im)
+            for k in range(p):
+                x[i + k] = tbuf[p + k]
+            _upols_next(xbuf, h_re, h_im, fdl_re, fdl_im, s_re, s_im, ints)
+            i += p
+        else:
+            # part of a window: the later partitions' share is ready in time (tail), the first
+            # partition runs as a direct FIR, so no sample waits for the window to fill
+            if ints[2] == 0:
+                irfft(s_re, s_im, tbuf, zr, zi, bitrev, tw_re, tw_im, rtw_re, rtw_im)
+                for k in range(p):
+                    tail[k] = tbuf[p + k]
+                ints[2] = 1
+            m = min(n - i, p - pos)
+            for j in range(m):
+                at = p + pos + j
+                xbuf[at] = x[i + j]
+                acc = tail[pos + j]
+                for k in range(p):
+                    acc += h0[k] * xbuf[at - k]
+                x[i + j] = acc
+            ints[0] = pos + m
+            i += m
+            if pos + m == p:
+                _upols_spectrum(xbuf, fdl_re, fdl_im, ints, zr, zi, bitrev, tw_re, tw_im,
+                                rtw_re, rtw_im)
+                _upols_next(xbuf, h_re, h_im, fdl_re, fdl_im, s_re, s_im, ints)
+
+
+# --------------------------------------------------------------------------------------------
+# synthesis and circuit simulation (offline material: demo clip, training data)
+# --------------------------------------------------------------------------------------------
+@njit(**_JIT_STRICT)
+def plucked_string(excitation, out, delay_int, ap_coef, loop_gain, brightness, disp_coef,
+                   n_disp):
+    """Extended Karplus-Strong string: a delay line closed by a one-zero loss filter, a
+    first-order allpass for the fractional part of the period and ``n_disp`` allpasses of
+    coefficient ``disp_coef`` for stiffness (inharmonicity). ``out`` gets the string output.
+    """
+    size = delay_int + 2
+    line = np.zeros(size)
+    ap_x1 = 0.0
+    ap_y1 = 0.0
+    lp_x1 = 0.0
+    disp_x = np.zeros(n_disp)
+    disp_y = np.zeros(n_disp)
+    w = 0
+    for t in range(out.shape[0]):
+        r = w - delay_int
+        if r < 0:
+            r += size
+        v = line[r]
+        # loss: one-zero low-pass (brightness 0..0.5 is its second tap)
+        lp = (1.0 - brightness) * v + brightness * lp_x1
+        lp_x1 = v
+        # dispersion allpasses (stiff string)
+        for k in range(n_disp):
+            yk = disp_coef * lp + disp_x[k] - disp_coef * disp_y[k]
+            disp_x[k] = lp
+            disp_y[k] = yk
+            lp = yk
+        # fractional delay allpass
+        ap = ap_coef * lp + ap_x1 - ap_coef * ap_y1
+        ap_x1 = lp
+        ap_y1 = ap
+        s = (excitation[t] if t < excitation.shape[0] else 0.0) + loop_gain * ap
+        line[w] = s
+        out[t] = s
+        w += 1
+        if w == size:
+            w = 0
+
+
+@njit(**_JIT_STRICT)
+def diode_clipper(vin, out, fs, r, c, i_s, n_vt, iters):
+    """RC low-pass into two antiparallel diodes to ground:
+    C dV/dt = (Vin - V)/R - 2 Is sinh(V / (n Vt)), trapezoidal rule, Newton-Raphson per sample.
+    """
+    k = 1.0 / (2.0 * fs * c)
+    v = 0.0
+    f_prev = 0.0
+    for t in range(vin.shape[0]):
+        x = vin[t]
+        guess = v
+        for _ in range(iters):
+            e = guess / n_vt
+            if e > 80.0:
+                e = 80.0
+            elif e < -80.0:
+                e = -80.0
+            f = (x - guess) / r - 2.0 * i_s * math.sinh(e)
+            g = guess - v - k * (f + f_prev)
+            dg = 1.0 + k * (1.0 / r + 2.0 * i_s / n_vt * math.cosh(e))
+            step = g / dg
+            if step > 0.1:
+                step = 0.1
+            elif step < -0.1:
+                step = -0.1
+            guess -= step
+            if abs(step) < 1e-10:
+                break
+        e = min(max(guess / n_vt, -80.0), 80.0)
+        f_prev = (x - guess) / r - 2.0 * i_s * math.sinh(e)
+        v = guess
+        out[t] = v
