@@ -1,0 +1,417 @@
+"""The pedal's ONNX amp models: read, recognise, verify, and pick an engine.
+
+A file whose graph is a recognised LSTM or GRU stack (+ dense, optional input skip, weights in
+float or int8 behind DequantizeLinear) runs on the numba engine, with the weights read from the
+initializers. Recognition is checked, not assumed: at load the numba engine and onnxruntime run
+the same test signal and must agree; if they do not, or the graph is anything else, the file runs
+through onnxruntime (one intra-op thread) with pre-bound input and output buffers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from .onnxproto import Graph, Node, read_graph
+from .recurrent import RecurrentEngine, RecurrentLayer, RecurrentSpec
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+VERIFY_ATOL = 1e-4
+_PLUMBING = {"Transpose", "Squeeze", "Unsqueeze", "Reshape", "Identity", "Slice", "Cast",
+             "Flatten"}
+_LSTM_FROM_ONNX = (0, 2, 3, 1)  # ONNX i,o,f,c -> PyTorch i,f,g,o
+_GRU_FROM_ONNX = (1, 0, 2)  # ONNX z,r,h -> PyTorch r,z,n
+
+
+@dataclass
+class Signature:
+    audio: str
+    knob_count: int
+    h: str | None
+    c: str | None
+    y: str
+    h_out: str | None
+    c_out: str | None
+    state_shape: tuple | None  # (L, 1, H)
+
+
+@dataclass
+class AmpModelFile:
+    path: str
+    data: bytes
+    graph: Graph
+    signature: Signature
+    sample_rate: int
+    spec: RecurrentSpec | None
+    metadata: dict = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    engine_kind: str = "onnxruntime"
+    why_not_numba: str = ""
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    @property
+    def knob_count(self) -> int:
+        return self.signature.knob_count
+
+    def make_engine(self, knobs=()):
+        if self.engine_kind == "numba":
+            return RecurrentEngine(self.spec, knobs)
+        return OrtEngine(self, knobs)
+
+    def describe(self) -> str:
+        arch = self.spec.arch if self.spec else "graph"
+        return f"{self.name} ({arch}, {self.sample_rate} Hz, {self.engine_kind})"
+
+
+# ---------------------------------------------------------------------------------------------
+def _signature(g: Graph, name: str) -> Signature:
+    by_name = {v.name: v for v in g.inputs}
+    outs = [v.name for v in g.outputs]
+    if "x" not in by_name:
+        got = ", ".join(f"{v.name}{v.shape}" for v in g.inputs) or "none"
+        raise ModelError(f"{name}: inputs don't match the pedal's block signature "
+                         f"(x[1,N,C], h, c -> y, h_out, c_out); inputs are {got}")
+    x = by_name["x"]
+    if x.elem_type != 1 or len(x.shape) != 3 or x.shape[0] not in (1, None, "1") \
+            or not isinstance(x.shape[2], int) or x.shape[2] < 1:
+        raise ModelError(f"{name}: input 'x': must be float32 [1, N, C], got shape {x.shape}")
+    if isinstance(x.shape[1], int) and x.shape[1] > 0:
+        raise ModelError(f"{name}: input 'x': block length is fixed at {x.shape[1]}; "
+                         "the pedal needs a variable length N")
+    state_shape = None
+    for key in ("h", "c"):
+        if key in by_name:
+            s = by_name[key].shape
+            if len(s) != 3 or not all(isinstance(d, int) and d > 0 for d in s):
+                raise ModelError(f"{name}: input '{key}': must be float32 [L, 1, H], got {s}")
+            if state_shape is not None and tuple(s) != state_shape:
+                raise ModelError(f"{name}: inputs 'h' and 'c' have different shapes")
+            state_shape = tuple(s)
+    extra = set(by_name) - {"x", "h", "c"}
+    if extra:
+        raise ModelError(f"{name}: unexpected input(s) {sorted(extra)}; the pedal feeds x, h, c")
+    y = "y" if "y" in outs else outs[0]
+    h_out = "h_out" if "h_out" in outs else None
+    c_out = "c_out" if "c_out" in outs else None
+    if ("h" in by_name) != (h_out is not None) or ("c" in by_name) != (c_out is not None):
+        raise ModelError(f"{name}: every state input (h, c) needs its output (h_out, c_out); "
+                         f"inputs {sorted(by_name)}, outputs {outs}")
+    return Signature("x", x.shape[2] - 1, "h" if "h" in by_name else None,
+                     "c" if "c" in by_name else None, y, h_out, c_out, state_shape)
+
+
+# ---------------------------------------------------------------------------------------------
+class _Tracer:
+    def __init__(self, g: Graph):
+        self.g = g
+        self.producer = {o: n for n in g.nodes for o in n.outputs}
+
+    def const(self, name: str):
+        """Value of a constant tensor (initializer, Constant, DequantizeLinear of constants)."""
+        if name in self.g.initializers:
+            return self.g.initializers[name].astype(np.float64) \
+                if self.g.initializers[name].dtype.kind == "f" else self.g.initializers[name]
+        node = self.producer.get(name)
+        if node is None:
+            return None
+        if node.op_type == "Constant" and isinstance(node.attrs.get("value"), np.ndarray):
+            return node.attrs["value"]
+        if node.op_type in ("Identity", "Cast"):
+            v = self.const(node.inputs[0])
+            return None if v is None else v.astype(np.float64)
+        if node.op_type == "DequantizeLinear":
+            q = self.const(node.inputs[0])
+            scale = self.const(node.inputs[1])
+            zero = self.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else 0
+            if q is None or scale is None:
+                return None
+            axis = node.attrs.get("axis", 1)
+            scale = np.asarray(scale, np.float64)
+            zero = np.asarray(zero, np.float64)
+            if scale.ndim == 1 and scale.size > 1:
+                shape = [1] * q.ndim
+                shape[axis] = -1
+                scale, zero = scale.reshape(shape), zero.reshape(shape) if zero.size > 1 else zero
+            return (q.astype(np.float64) - zero) * scale
+        return None
+
+    def source(self, name: str) -> str:
+        """Follow shape-only ops back to the first tensor that is not plumbing."""
+        seen = 0
+        while name in self.producer and self.producer[name].op_type in _PLUMBING and seen < 64:
+            name = self.producer[name].inputs[0]
+            seen += 1
+        return name
+
+    def consumers(self, name: str) -> list[Node]:
+        return [n for n in self.g.nodes if name in n.inputs]
+
+    def forward(self, name: str) -> str:
+        """Follow shape-only ops forward while the tensor has exactly one consumer."""
+        for _ in range(64):
+            cons = self.consumers(name)
+            if len(cons) != 1 or cons[0].op_type not in _PLUMBING:
+                return name
+            name = cons[0].outputs[0]
+        return name
+
+
+def _recognise(g: Graph, sig: Signature, sample_rate: int, name: str) -> RecurrentSpec:
+    """The RecurrentSpec this graph computes, or raise ValueError saying what did not fit."""
+    tr = _Tracer(g)
+    rnn = [n for n in g.nodes if n.op_type in ("LSTM", "GRU")]
+    if not rnn:
+        raise ValueError("no LSTM or GRU node")
+    cell = rnn[0].op_type.lower()
+    if any(n.op_type.lower() != cell for n in rnn):
+        raise ValueError("mixed LSTM and GRU layers")
+    layers, prev = [], sig.audio
+    hidden = None
+    for i, node in enumerate(rnn):
+        a = node.attrs
+        if a.get("direction", "forward") not in ("forward", b"forward") or a.get("clip") \
+                or a.get("activations") or a.get("input_forget", 0) or a.get("layout", 0):
+            raise ValueError(f"layer {i}: unsupported attributes {sorted(a)}")
+        if len(node.inputs) > 4 and node.inputs[4]:
+            raise ValueError(f"layer {i}: sequence_lens is not supported")
+        if len(node.inputs) > 7 and node.inputs[7]:
+            raise ValueError(f"layer {i}: peephole weights are not supported")
+        if tr.source(node.inputs[0]) != tr.source(prev):
+            raise ValueError(f"layer {i}: input is not the previous layer's output")
+        w, r = tr.const(node.inputs[1]), tr.const(node.inputs[2])
+        b = tr.const(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
+        if w is None or r is None:
+            raise ValueError(f"layer {i}: weights are not constants")
+        hidden = int(a.get("hidden_size", r.shape[-1]))
+        gates = 4 if cell == "lstm" else 3
+        if w.shape[:2] != (1, gates * hidden) or r.shape != (1, gates * hidden, hidden):
+            raise ValueError(f"layer {i}: weight shapes {w.shape}, {r.shape}")
+        b = np.zeros((1, 2 * gates * hidden)) if b is None else b
+        order = _LSTM_FROM_ONNX if cell == "lstm" else _GRU_FROM_ONNX
+
+        def reo(m):
+            return np.concatenate([m[k * hidden:(k + 1) * hidden] for k in order], axis=0)
+
+        layers.append(RecurrentLayer(reo(w[0]), reo(r[0]), reo(b[0, :gates * hidden]),
+                                     reo(b[0, gates * hidden:])))
+        if cell == "gru":
+            lbr = bool(a.get("linear_before_reset", 0))
+        prev = node.outputs[0]
+    # dense head: MatMul(+Add) or Gemm on the last layer's output
+    head = None
+    for n in tr.consumers(tr.forward(prev)) + [n for n in g.nodes if n.op_type in
+                                                ("MatMul", "Gemm")]:
+        if n.op_type in ("MatMul", "Gemm") and tr.source(n.inputs[0]) == tr.source(prev):
+            head = n
+            break
+    if head is None:
+        raise ValueError("no dense layer after the last recurrent layer")
+    wd = tr.const(head.inputs[1])
+    if wd is None:
+        raise ValueError("dense weights are not constants")
+    if head.op_type == "Gemm" and head.attrs.get("transB", 0):
+        wd = wd.T
+    if wd.shape != (hidden, 1):
+        raise ValueError(f"dense weight shape {wd.shape}, expected ({hidden}, 1)")
+    bd, out = 0.0, head.outputs[0]
+    if head.op_type == "Gemm" and len(head.inputs) > 2 and head.inputs[2]:
+        bd = float(np.ravel(tr.const(head.inputs[2]))[0])
+    skip = False
+    for _ in range(3):  # bias add, then skip add, in either order
+        cons = tr.consumers(tr.forward(out))
+        if len(cons) != 1 or cons[0].op_type != "Add":
+            break
+        add = cons[0]
+        other = [s for s in add.inputs if tr.source(s) != tr.source(out)][0]
+        c = tr.const(other)
+        if c is not None and c.size == 1:
+            bd += float(np.ravel(c)[0])
+        elif tr.source(other) == sig.audio and not skip:
+            skip = True
+        else:
+            raise ValueError("an Add after the dense layer is neither a bias nor the input skip")
+        out = add.outputs[0]
+    if tr.source(sig.y) != tr.source(out):
+        raise ValueError("the output is not the dense layer's result")
+    n_layers = len(layers)
+    spec = RecurrentSpec(cell, layers, wd[:, 0], bd, skip, sig.knob_count + 1, sample_rate,
+                         linear_before_reset=lbr if cell == "gru" else True)
+    if sig.state_shape is not None and sig.state_shape != (n_layers, 1, hidden):
+        raise ValueError(f"state shape {sig.state_shape} does not fit {n_layers}x{hidden}")
+    if sig.h is None:
+        raise ValueError("the graph carries no state between blocks")
+    spec.validate(name)
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------
+def _session(data: bytes, name: str):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        msg = str(exc).strip().splitlines()[-1][:300]
+        raise ModelError(f"{name}: onnxruntime cannot load the model ({msg})") from None
+
+
+class OrtEngine:
+    """Runs the file through onnxruntime with I/O bound to buffers made in ``prepare``."""
+
+    def __init__(self, model: AmpModelFile, knobs=()):
+        self.model = model
+        self.sig = model.signature
+        self.sess = _session(model.data, model.path)
+        self.set_knobs(knobs)
+        self._bindings = []
+
+    def set_knobs(self, knobs):
+        knobs = np.asarray(list(knobs), dtype=np.float32)
+        if knobs.size != self.sig.knob_count:
+            raise ModelError(f"model takes {self.sig.knob_count} knob value(s), got {knobs.size}")
+        self.knobs = knobs
+        if getattr(self, "_x", None) is not None:
+            self._x[0, :, 1:] = knobs
+
+    def prepare(self, max_block: int):
+        sig = self.sig
+        f = np.float32
+        self._x = np.zeros((1, max_block, sig.knob_count + 1), f)
+        self._x[0, :, 1:] = self.knobs
+        self._y = np.zeros((1, max_block, 1), f)
+        shape = sig.state_shape or (1, 1, 1)
+        self._s_in = {k: np.zeros(shape, f) for k in (sig.h, sig.c) if k}
+        self._s_out = {k: np.zeros(shape, f) for k in (sig.h_out, sig.c_out) if k}
+        self._pairs = [(self._s_out[o], self._s_in[i]) for i, o in
+                       ((sig.h, sig.h_out), (sig.c, sig.c_out)) if i]
+        self._bindings = [self._bind(n) for n in range(max_block + 1)]
+        self.reset()
+        # one call so onnxruntime allocates its working memory now, not on the audio thread
+        self.process(np.zeros(max_block, f))
+        self.reset()
+
+    def _bind(self, n):
+        if n == 0:
+            return None
+        io = self.sess.io_binding()
+        f = np.float32
+        io.bind_input(self.sig.audio, "cpu", 0, f, [1, n, self._x.shape[2]],
+                      self._x.ctypes.data)
+        for k, a in self._s_in.items():
+            io.bind_input(k, "cpu", 0, f, list(a.shape), a.ctypes.data)
+        io.bind_output(self.sig.y, "cpu", 0, f, [1, n, 1], self._y.ctypes.data)
+        for k, a in self._s_out.items():
+            io.bind_output(k, "cpu", 0, f, list(a.shape), a.ctypes.data)
+        return io
+
+    def reset(self):
+        for a in self._s_in.values():
+            a[:] = 0.0
+
+    def process(self, x, in_gain=1.0, out_gain=1.0):
+        n = x.shape[0]
+        if n == 0:
+            return
+        xin = self._x[0, :n, 0]
+        np.multiply(x, in_gain, out=xin)
+        self.sess.run_with_iobinding(self._bindings[n])
+        np.multiply(self._y[0, :n, 0], out_gain, out=x)
+        for src, dst in self._pairs:
+            np.copyto(dst, src)
+
+
+# ---------------------------------------------------------------------------------------------
+def _metadata_rate(meta: dict, name: str) -> int:
+    raw = meta.get("pedal.sample_rate", "48000")
+    try:
+        sr = int(float(raw))
+    except ValueError:
+        raise ModelError(f"{name}: metadata pedal.sample_rate: must be a number, got {raw!r}") \
+            from None
+    if not 8000 <= sr <= 384000:
+        raise ModelError(f"{name}: metadata pedal.sample_rate: must be 8000..384000, got {sr}")
+    return sr
+
+
+def _verify(model: AmpModelFile) -> float:
+    """Max abs difference between the numba engine and onnxruntime on a test signal."""
+    rng = np.random.default_rng(1234)
+    n = 3000
+    t = np.arange(n) / model.sample_rate
+    x = (0.5 * np.sin(2 * np.pi * 110 * t * (1 + 4 * t)) + 0.05 * rng.standard_normal(n))
+    x = x.astype(np.float32)
+    knobs = [0.5] * model.knob_count
+    outs = []
+    for kind in ("numba", "onnxruntime"):
+        model.engine_kind = kind
+        eng = model.make_engine(knobs)
+        eng.prepare(256)
+        y = x.copy()
+        for i in range(0, n, 256):
+            eng.process(y[i:i + 256])
+        outs.append(y)
+    return float(np.max(np.abs(outs[0].astype(np.float64) - outs[1])))
+
+
+def load_onnx(path, *, prefer: str = "numba") -> AmpModelFile:
+    """Read and check a pedal ONNX amp model; pick the numba engine when it is exact."""
+    p = Path(path)
+    name = str(p)
+    if not p.is_file():
+        raise ModelError(f"{name}: model file not found")
+    size = p.stat().st_size
+    if size == 0:
+        raise ModelError(f"{name}: model file is empty (0 bytes)")
+    if size > MAX_FILE_BYTES:
+        raise ModelError(f"{name}: model file is {size / 1e6:.0f} MB, over the "
+                         f"{MAX_FILE_BYTES / 1e6:.0f} MB limit")
+    data = p.read_bytes()
+    graph = read_graph(data, name)
+    for k, v in graph.initializers.items():
+        if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
+            raise ModelError(f"{name}: initializer {k!r} has NaN or infinite values")
+    sig = _signature(graph, name)
+    sr = _metadata_rate(graph.metadata, name)
+    meta = {k.removeprefix("pedal."): v for k, v in graph.metadata.items()}
+    model = AmpModelFile(name, data, graph, sig, sr, None, meta)
+    try:
+        model.spec = _recognise(graph, sig, sr, name)
+        for key in ("h0", "c0"):
+            if f"pedal.{key}" in graph.metadata:
+                setattr(model.spec, key, np.array(json.loads(graph.metadata[f"pedal.{key}"]),
+                                                  dtype=np.float32))
+        model.spec.validate(name)
+    except (ValueError, KeyError, IndexError) as exc:
+        model.why_not_numba = str(exc)
+    _session(data, name)  # onnxruntime must accept the file either way
+    if model.spec is not None and prefer == "numba":
+        if model.spec.h0 is not None or model.spec.c0 is not None:
+            # a stored initial state is not part of the ONNX graph; compare from zeros
+            h0, c0 = model.spec.h0, model.spec.c0
+            model.spec.h0 = model.spec.c0 = None
+            err = _verify(model)
+            model.spec.h0, model.spec.c0 = h0, c0
+        else:
+            err = _verify(model)
+        if err <= VERIFY_ATOL:
+            model.engine_kind = "numba"
+        else:
+            model.engine_kind = "onnxruntime"
+            model.why_not_numba = f"numba engine differs from onnxruntime by {err:.2g}"
+            model.notices.append(f"{name}: graph not reproduced exactly ({err:.2g}); "
+                                 "running it through onnxruntime")
+    else:
+        model.engine_kind = "onnxruntime"
+    return model

@@ -1,0 +1,182 @@
+"""Recurrent amp models (LSTM / GRU + dense, optional input skip): the in-memory description
+every loader produces, and the numba engine that runs it block by block.
+
+Weights are kept in PyTorch's layout and gate order (LSTM i,f,g,o; GRU r,z,n), the layout most
+amp-model files use; ONNX's orders are converted on the way in and out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import kernels
+from ..errors import ModelError
+
+CELLS = {"lstm": 4, "gru": 3}
+MAX_HIDDEN = 256
+MAX_LAYERS = 8
+
+
+@dataclass
+class RecurrentLayer:
+    w_ih: np.ndarray  # [G*H, I]
+    w_hh: np.ndarray  # [G*H, H]
+    b_ih: np.ndarray  # [G*H]
+    b_hh: np.ndarray  # [G*H]
+
+
+@dataclass
+class RecurrentSpec:
+    cell: str  # "lstm" | "gru"
+    layers: list[RecurrentLayer]
+    dense_w: np.ndarray  # [H]
+    dense_b: float
+    skip: bool = False
+    input_size: int = 1  # 1 audio + knobs
+    sample_rate: int = 48000
+    linear_before_reset: bool = True  # GRU only; PyTorch semantics
+    h0: np.ndarray | None = None  # [L, H] initial state (None = zeros)
+    c0: np.ndarray | None = None
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def hidden_size(self) -> int:
+        return self.layers[0].w_hh.shape[1]
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def arch(self) -> str:
+        return f"{self.cell}-{self.num_layers}x{self.hidden_size}"
+
+    @property
+    def n_weights(self) -> int:
+        n = sum(a.size for l in self.layers for a in (l.w_ih, l.w_hh, l.b_ih, l.b_hh))
+        return n + self.dense_w.size + 1
+
+    @property
+    def macs_per_sample(self) -> int:
+        return sum(l.w_ih.size + l.w_hh.size for l in self.layers) + self.dense_w.size
+
+    def validate(self, name: str = "<memory>") -> None:
+        """Shapes agree, sizes are sane, every value is finite. Raises ModelError naming name."""
+        if self.cell not in CELLS:
+            raise ModelError(f"{name}: unknown recurrent cell {self.cell!r} (lstm or gru)")
+        if not 1 <= len(self.layers) <= MAX_LAYERS:
+            raise ModelError(f"{name}: {len(self.layers)} layers, must be 1..{MAX_LAYERS}")
+        g = CELLS[self.cell]
+        hidden = self.layers[0].w_hh.shape[-1] if self.layers[0].w_hh.ndim == 2 else -1
+        if not 1 <= hidden <= MAX_HIDDEN:
+            raise ModelError(f"{name}: hidden size {hidden}, must be 1..{MAX_HIDDEN}")
+        n_in = self.input_size
+        for i, layer in enumerate(self.layers):
+            want = {"w_ih": (g * hidden, n_in), "w_hh": (g * hidden, hidden),
+                    "b_ih": (g * hidden,), "b_hh": (g * hidden,)}
+            for key, shape in want.items():
+                arr = getattr(layer, key)
+                if arr.shape != shape:
+                    raise ModelError(f"{name}: layers[{i}].{key}: shape {arr.shape}, "
+                                     f"expected {shape}")
+                if not np.all(np.isfinite(arr)):
+                    raise ModelError(f"{name}: layers[{i}].{key}: NaN or infinite weights")
+            n_in = hidden
+        if self.dense_w.shape != (hidden,):
+            raise ModelError(f"{name}: dense weight shape {self.dense_w.shape}, "
+                             f"expected ({hidden},)")
+        if not (np.all(np.isfinite(self.dense_w)) and np.isfinite(self.dense_b)):
+            raise ModelError(f"{name}: dense layer has NaN or infinite weights")
+        for key in ("h0", "c0"):
+            v = getattr(self, key)
+            if v is not None and (v.shape != (len(self.layers), hidden)
+                                  or not np.all(np.isfinite(v))):
+                raise ModelError(f"{name}: {key}: must be finite with shape "
+                                 f"({len(self.layers)}, {hidden})")
+        if not 8000 <= self.sample_rate <= 384000:
+            raise ModelError(f"{name}: sample rate {self.sample_rate} Hz is not plausible")
+
+
+class RecurrentEngine:
+    """Runs a RecurrentSpec on numba kernels: prepare once, then ``process`` allocates nothing.
+
+    Knob inputs are constant over a block, so their share of the first layer's input projection
+    is folded into its bias whenever the knobs are set.
+    """
+
+    def __init__(self, spec: RecurrentSpec, knobs=()):
+        spec.validate()
+        self.spec = spec
+        f = np.float32
+        hid = spec.hidden_size
+        self._wx = [np.ascontiguousarray(l.w_ih.T, dtype=f) for l in spec.layers]
+        self._wh = [np.ascontiguousarray(l.w_hh.T, dtype=f) for l in spec.layers]
+        if spec.cell == "lstm":
+            self._b = [np.asarray(l.b_ih + l.b_hh, dtype=f) for l in spec.layers]
+        else:
+            self._bx = [np.asarray(l.b_ih, dtype=f) for l in spec.layers]
+            self._bh = [np.asarray(l.b_hh, dtype=f) for l in spec.layers]
+        self._wx0_audio = np.ascontiguousarray(self._wx[0][:1])  # [1, G*H]
+        self._dense_w = np.asarray(spec.dense_w, dtype=f)
+        self._dense_b = float(spec.dense_b)
+        self._skip = 1.0 if spec.skip else 0.0
+        self._h = np.zeros((spec.num_layers, hid), f)
+        self._c = np.zeros((spec.num_layers, hid), f)
+        g = CELLS[spec.cell]
+        self._z = np.zeros(g * hid, f)
+        self._z2 = np.zeros(g * hid, f)
+        self._max_block = 0
+        self.set_knobs(knobs)
+
+    def set_knobs(self, knobs) -> None:
+        knobs = np.asarray(list(knobs), dtype=np.float64)
+        n_knobs = self.spec.input_size - 1
+        if knobs.size != n_knobs:
+            raise ModelError(f"model takes {n_knobs} knob value(s), got {knobs.size}")
+        if knobs.size and (not np.all(np.isfinite(knobs)) or knobs.min() < 0 or knobs.max() > 1):
+            raise ModelError(f"knob values must be 0..1, got {knobs.tolist()}")
+        self.knobs = knobs
+        fold = (self._wx[0][1:].astype(np.float64).T @ knobs) if knobs.size else 0.0
+        f = np.float32
+        if self.spec.cell == "lstm":
+            self._b0 = (self._b[0] + fold).astype(f)
+        else:
+            self._bx0 = (self._bx[0] + fold).astype(f)
+
+    def prepare(self, max_block: int) -> None:
+        hid = self.spec.hidden_size
+        self._max_block = max_block
+        self._xin = np.zeros((max_block, 1), np.float32)
+        self._seq = [np.zeros((max_block, hid), np.float32) for _ in range(2)]
+        self.reset()
+
+    def reset(self) -> None:
+        s = self.spec
+        self._h[:] = 0.0 if s.h0 is None else s.h0
+        self._c[:] = 0.0 if s.c0 is None else s.c0
+
+    def process(self, x: np.ndarray, in_gain: float = 1.0, out_gain: float = 1.0) -> None:
+        """x: float32 [n], n <= max_block, in place."""
+        n = x.shape[0]
+        K = kernels
+        K.copy_in(x, n, self._xin)
+        src = self._xin
+        lstm = self.spec.cell == "lstm"
+        for i in range(len(self._wh)):
+            dst = self._seq[i & 1]
+            gain = in_gain if i == 0 else 1.0
+            wx = self._wx0_audio if i == 0 else self._wx[i]
+            if lstm:
+                K.lstm_layer(src, n, gain, wx, self._wh[i], self._b0 if i == 0 else self._b[i],
+                             self._h[i], self._c[i], self._z, dst)
+            else:
+                K.gru_layer(src, n, gain, wx, self._wh[i], self._bx0 if i == 0 else self._bx[i],
+                            self._bh[i], self.spec.linear_before_reset, self._h[i], self._z,
+                            self._z2, dst)
+            src = dst
+        K.dense_out(src, n, self._dense_w, self._dense_b, self._skip, x, in_gain, out_gain)
+
+    def get_state(self):
+        return self._h.copy(), self._c.copy()
