@@ -50,16 +50,19 @@ def pluck(freq_hz: float, seconds: float, sr: int = 48000, *, velocity: float = 
     # excitation: one period of filtered noise plus a pick click, combed by the pick position
     exc_len = max(int(period), 4)
     exc = rng.standard_normal(exc_len) * np.hanning(exc_len)
-    exc = np.convolve(exc, [0.5, 0.5], mode="same")
-    exc[: min(8, exc_len)] += np.linspace(1.5, 0, min(8, exc_len))  # the pick's edge
+    # a pick is a soft, wide push more than a click: smooth the noise (harder = brighter)
+    smooth = int(np.clip(exc_len * (0.25 - 0.15 * velocity), 2, 64))
+    exc = np.convolve(exc, np.hanning(smooth + 2)[1:-1], mode="same")
+    edge = min(24, exc_len)
+    exc[:edge] += np.hanning(2 * edge)[edge:] * 0.3 * np.max(np.abs(exc))  # the pick's edge
     d = max(1, int(round(pick_position * period)))
     combed = exc.copy()
     combed[d:] -= exc[:-d] if d < exc_len else 0
     out = np.zeros(n)
     kernels.plucked_string(combed, out, delay_int, ap, loop_gain, brightness, disp, n_disp)
     # pickup: resonance of coil inductance with cable capacitance, a gentle high roll-off
-    out = _biquads(out, [{"type": "peak", "freq_hz": 3500, "gain_db": 4, "q": 1.5},
-                         {"type": "low_pass", "freq_hz": 7000, "q": 0.7},
+    out = _biquads(out, [{"type": "low_pass", "freq_hz": 3200, "q": 1.6},
+                         {"type": "low_pass", "freq_hz": 6000, "q": 0.6},
                          {"type": "high_pass", "freq_hz": 60, "q": 0.7}], sr)
     peak = np.max(np.abs(out)) or 1.0
     return (out / peak * velocity).astype(np.float32)
@@ -97,7 +100,7 @@ def guitar_riff(sr: int = 48000, bpm: float = 112.0, seed: int = 7, riff=None) -
             v = vel * (1 - 0.08 * k) * rng.uniform(0.9, 1.0)
             s = pluck(f, ring + 2.0, sr, velocity=v, palm_mute=mute,
                       pick_position=rng.uniform(0.12, 0.22), decay_s=3.0 - 0.3 * string,
-                      brightness=0.3 + 0.05 * rng.random(), inharmonicity=0.3, rng=rng)
+                      brightness=0.42 + 0.05 * rng.random(), inharmonicity=0.3, rng=rng)
             # the player damps the string when the note ends (a short fade, no click)
             keep = int(ring * sr)
             fade = int(0.03 * sr) if start + length < riff[-1][0] + riff[-1][1] else int(1.5 * sr)
