@@ -1,0 +1,150 @@
+"""The ``pedal`` command. Each subcommand imports what it needs when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import ConfigError, PedalError
+
+
+def _progress_bar(stream):
+    start = time.monotonic()
+
+    def show(frac):
+        width = 30
+        done = int(frac * width)
+        stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {frac * 100:5.1f} % "
+                     f"{time.monotonic() - start:5.1f} s")
+        if frac >= 1.0:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def _knobs(text: str):
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be numbers separated by commas, got {text!r}")
+
+
+def cmd_render(args) -> int:
+    from . import paths
+    from .preset import load_preset
+
+    if args.list:
+        print("bundled models:")
+        for p in paths.bundled(paths.MODELS_DIR, paths.MODEL_SUFFIXES):
+            print(f"  {p.relative_to(paths.ROOT)}")
+        print("bundled cabinet IRs:")
+        for p in paths.bundled(paths.IR_DIR, paths.IR_SUFFIXES):
+            print(f"  {p.relative_to(paths.ROOT)}")
+        print("presets:")
+        for p in paths.bundled(paths.PRESETS_DIR, (".yaml", ".yml")):
+            print(f"  {p.relative_to(paths.ROOT)}")
+        print(f"demo DI clip:\n  {paths.DEMO_DI.relative_to(paths.ROOT)}")
+        return 0
+    if not args.input or not args.output:
+        raise ConfigError("render needs IN and OUT (or --list)")
+    if not 1 <= args.block <= 8192:
+        raise ConfigError(f"--block: must be 1..8192 samples, got {args.block}")
+    from .render import render_file
+
+    preset = load_preset(args.preset, model=args.model, ir=args.ir, eq=args.eq,
+                         knobs=args.knobs, level_db=args.level_db, raw=args.raw)
+    import soundfile as sf
+
+    try:
+        long_file = sf.info(args.input).duration > 20
+    except Exception:
+        long_file = False
+    progress = _progress_bar(sys.stderr) if (long_file and sys.stderr.isatty()) else None
+    res = render_file(args.input, args.output, preset, block=args.block, progress=progress,
+                      plot=args.plot, raw=args.raw)
+    for line in res.notices:
+        print(f"note: {line}", file=sys.stderr)
+    print(f"chain: {res.chain}")
+    print(f"rendered {res.seconds:.2f} s at {res.sample_rate} Hz in blocks of {res.block}: "
+          f"{res.process_seconds:.2f} s, {res.xrt:.1f}x real time, peak "
+          f"{20 * __import__('math').log10(max(res.peak, 1e-9)):+.1f} dBFS")
+    print(f"wrote {res.output_path}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_chain_bench
+
+    return run_chain_bench(seconds=args.seconds, blocks=args.blocks, as_json=args.json,
+                           preset_path=args.preset)
+
+
+def cmd_warmup(args) -> int:
+    from .warmup import warm_up
+
+    t = warm_up()
+    print(f"numba kernels compiled and cached ({t:.1f} s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="pedal", description="A neural guitar pedal.")
+    ap.add_argument("--version", action="version", version=f"pedal {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("render", help="run an audio file through a preset")
+    r.add_argument("input", nargs="?", metavar="IN", help="input audio (wav, flac, ...)")
+    r.add_argument("output", nargs="?", metavar="OUT", help="output audio (.wav or .flac)")
+    r.add_argument("--preset", "-p", help="preset YAML (default: presets/default.yaml)")
+    r.add_argument("--model", "-m", help="amp model file (replaces the preset's)")
+    r.add_argument("--ir", help="cabinet IR file (replaces the preset's)")
+    r.add_argument("--eq", action="append", metavar="TYPE:FREQ[:GAIN[:Q]]",
+                   help="an EQ band, e.g. peak:800:-3:1.2 (repeat; replaces the preset's)")
+    r.add_argument("--knobs", type=_knobs, help="knob values 0..1, e.g. 0.25,0.75")
+    r.add_argument("--level-db", type=float, help="output level in dB")
+    r.add_argument("--raw", action="store_true",
+                   help="the amp model alone: no gate, cab, EQ, levels or DC blocker")
+    r.add_argument("--block", type=int, default=64, help="block size (default 64)")
+    r.add_argument("--plot", action="store_true", help="also write OUT.png spectrograms")
+    r.add_argument("--list", action="store_true", help="list bundled models, IRs, presets")
+    r.set_defaults(func=cmd_render)
+
+    b = sub.add_parser("bench", help="per-stage speed against peers, in one run")
+    b.add_argument("--json", action="store_true", help="print a JSON list")
+    b.add_argument("--seconds", type=float, default=10.0, help="audio per measurement")
+    b.add_argument("--blocks", type=lambda s: [int(v) for v in s.split(",")],
+                   default=[32, 64, 128, 256], help="block sizes, e.g. 32,64,128,256")
+    b.add_argument("--preset", help="preset whose chain is measured (default preset)")
+    b.set_defaults(func=cmd_bench)
+
+    w = sub.add_parser("warmup", help="compile and cache every numba kernel")
+    w.set_defaults(func=cmd_warmup)
+    return ap
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if not getattr(args, "func", None):
+        ap.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except PedalError as exc:
+        if args.debug:
+            raise
+        for line in str(exc).splitlines():
+            print(f"pedal: error: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pedal: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

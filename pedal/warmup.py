@@ -1,0 +1,38 @@
+"""Compile (first time) or load from numba's cache (later) every real-time kernel, so the
+first audio block never waits for the compiler. Run at install and at daemon start."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def warm_up() -> float:
+    from .blocks import (CabinetIR, Chain, NoiseGate, OutputLevel, ParametricEQ, ProcessSpec)
+    from .blocks.eq import Band
+    from .models.recurrent import RecurrentEngine, RecurrentLayer, RecurrentSpec
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    chain = Chain([NoiseGate(), CabinetIR(rng.standard_normal(300), 48000),
+                   ParametricEQ([Band("peak", 1000, 3, 1)]), OutputLevel()])
+    chain.prepare(ProcessSpec(48000, 64))
+    x = rng.standard_normal(64).astype(np.float32)
+    chain.process(x)        # whole windows (FFT path)
+    chain.process(x[:10])   # part windows (direct path)
+    for cell, g in (("lstm", 4), ("gru", 3)):
+        for lbr in (True, False):
+            layer = RecurrentLayer(*(rng.standard_normal(s) * 0.1 for s in
+                                     ((g * 2, 1), (g * 2, 2), (g * 2,), (g * 2,))))
+            spec = RecurrentSpec(cell, [layer, RecurrentLayer(
+                *(rng.standard_normal(s) * 0.1 for s in ((g * 2, 2), (g * 2, 2), (g * 2,),
+                                                         (g * 2,))))],
+                rng.standard_normal(2), 0.0, linear_before_reset=lbr)
+            eng = RecurrentEngine(spec)
+            eng.prepare(64)
+            eng.process(x.copy())
+    from . import kernels
+
+    kernels.crossfade(x, 64, x.copy(), 0, 32)
+    return time.perf_counter() - t0
