@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     lin = torch.nn.Linear(hidden, 1)
     params = list(rnn.parameters()) + list(lin.parameters())
     opt = torch.optim.Adam(params, lr=5e-3)
-    sched = torch.optim.lr_scheduler.ExponentialLR(opt, 0.999)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, 0.9997)
     seg, burn, batch = 4096, 1024, 24
     xt, yt = torch.tensor(x_tr), torch.tensor(y_tr)
 
