@@ -1,0 +1,47 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PEDAL_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared():
+    """../shared (third-party test data); tests that need it skip when it is absent."""
+    if not (SHARED / "data").is_dir():
+        pytest.skip(f"shared test data not found at {SHARED} (set PEDAL_SHARED)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def guitar():
+    """Two seconds of the project's synthesized guitar at 48 kHz (peak 0.5)."""
+    from pedal.synth import guitar_riff
+
+    return guitar_riff(48000)[48000:3 * 48000].copy()
+
+
+def chunked(block, x, sizes):
+    """Run x through a prepared block in chunks of the given sizes (cycled)."""
+    y = x.copy()
+    i, k = 0, 0
+    while i < len(y):
+        n = sizes[k % len(sizes)]
+        block.process(y[i:i + n])
+        i += n
+        k += 1
+    return y
+
+
+@pytest.fixture(scope="session")
+def torch_mod():
+    torch = pytest.importorskip("torch", reason="PyTorch (test extra) not installed")
+    torch.set_num_threads(1)
+    return torch
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)

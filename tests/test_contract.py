@@ -1,0 +1,138 @@
+"""One contract, every block: empty blocks, any chunking equals one-shot, reset clears the
+tail, the reported latency is true, and process allocates nothing after prepare."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from numba.core.runtime import rtsys
+
+from conftest import ROOT, chunked
+from pedal.blocks import (AmpModel, Band, CabinetIR, Chain, NoiseGate, OutputLevel, ParametricEQ,
+                          ProcessSpec)
+from pedal.models.onnx_model import load_onnx
+
+SR = 48000
+DEFAULT_MODEL = ROOT / "models" / "pedal_overdrive_lstm16.onnx"
+
+
+def _amp(kind):
+    model = load_onnx(DEFAULT_MODEL)
+    assert model.engine_kind == "numba", model.why_not_numba
+    model.engine_kind = kind
+    return AmpModel(model, input_gain_db=3.0, output_gain_db=-2.0)
+
+
+def _ir():
+    r = np.random.default_rng(5)
+    return r.standard_normal(3000) * np.exp(-np.arange(3000) / 600.0)
+
+
+FACTORIES = {
+    "gate": lambda: NoiseGate(threshold_db=-50, attack_ms=0.5, hold_ms=5, release_ms=20),
+    "amp-numba": lambda: _amp("numba"),
+    "amp-onnxruntime": lambda: _amp("onnxruntime"),
+    "cab": lambda: CabinetIR(_ir(), SR),
+    "eq": lambda: ParametricEQ([Band("high_pass", 80), Band("peak", 700, 4, 1.5),
+                                Band("high_shelf", 4000, -6, 0.7)]),
+    "level": lambda: OutputLevel(-6.0),
+    "chain": lambda: Chain([NoiseGate(-50), _amp("numba"), CabinetIR(_ir(), SR),
+                            ParametricEQ([Band("peak", 700, 4, 1.5)]), OutputLevel(-3)]),
+}
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def make(request):
+    return FACTORIES[request.param]
+
+
+def _signal(n=4096, seed=1):
+    r = np.random.default_rng(seed)
+    t = np.arange(n) / SR
+    x = 0.4 * np.sin(2 * np.pi * 196 * t) * np.exp(-t * 3) + 0.02 * r.standard_normal(n)
+    x[: n // 8] *= np.linspace(0, 1, n // 8)  # starts quiet, so the gate opens on the way
+    return x.astype(np.float32)
+
+
+def _prepared(make, max_block):
+    b = make()
+    b.prepare(ProcessSpec(SR, max_block))
+    return b
+
+
+def _close(a, b, tol=2e-5):
+    scale = max(1.0, float(np.max(np.abs(b))))
+    err = float(np.max(np.abs(a.astype(np.float64) - b)))
+    assert err <= tol * scale, f"max difference {err:.3g} (scale {scale:.3g})"
+
+
+def test_chunking_equals_one_shot(make):
+    x = _signal()
+    one_shot = chunked(_prepared(make, 4096), x, [4096])
+    for sizes in ([512], [64], [1, 7, 64, 3, 500, 100, 33], list(np.random.default_rng(3)
+                                                              .integers(1, 513, 50))):
+        _close(chunked(_prepared(make, 512), x, sizes), one_shot)
+
+
+def test_one_sample_blocks(make):
+    x = _signal(1500)
+    _close(chunked(_prepared(make, 1), x, [1]), chunked(_prepared(make, 256), x, [256]))
+
+
+def test_empty_block_changes_nothing(make):
+    x = _signal(1024)
+    a = _prepared(make, 128)
+    ref = chunked(a, x, [128])
+    b = _prepared(make, 128)
+    y = x.copy()
+    for i in range(0, len(y), 128):
+        b.process(y[i:i])  # an empty block between every block
+        b.process(y[i:i + 128])
+    np.testing.assert_array_equal(y, ref)
+
+
+def test_reset_clears_the_tail(make):
+    x = _signal(2048)
+    b = _prepared(make, 256)
+    first = chunked(b, x, [256])
+    b.reset()
+    np.testing.assert_array_equal(chunked(b, x, [256]), first)
+    b.reset()
+    silence = chunked(b, np.zeros(512, np.float32), [256])
+    fresh = chunked(_prepared(make, 256), np.zeros(512, np.float32), [256])
+    np.testing.assert_array_equal(silence, fresh)
+
+
+def test_reported_latency_is_true(make):
+    """A change of input sample k first changes output sample k + latency."""
+    x = _signal(3000)
+    k = 2000
+    b = _prepared(make, 64)
+    y1 = chunked(b, x, [64])
+    x2 = x.copy()
+    x2[k] += 0.05
+    b.reset()
+    y2 = chunked(b, x2, [64])
+    first = int(np.argmax(y1 != y2))
+    assert np.any(y1 != y2)
+    assert first == k + b.latency
+
+
+def test_process_allocates_nothing_after_prepare(make):
+    x = _signal(8192)
+    b = _prepared(make, 512)
+    sizes = np.random.default_rng(9).integers(1, 513, 40).tolist()
+    chunked(b, x, sizes)  # every path once
+    nrt_before = rtsys.get_allocation_stats()
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    y = chunked(b, x, sizes)
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    nrt_after = rtsys.get_allocation_stats()
+    assert nrt_after.alloc == nrt_before.alloc, "a numba kernel allocated"
+    # a 512-sample float32 block is 2 KiB: anything that copies a block shows up here
+    assert peak - base < 1024, f"python heap grew by up to {peak - base} bytes in process"
+    assert current - base < 256
+    assert np.all(np.isfinite(y))
