@@ -518,3 +518,106 @@ def diode_clipper(vin, out, fs, r, c, i_s, n_vt, iters):
         f_prev = (x - guess) / r - 2.0 * i_s * math.sinh(e)
         v = guess
         out[t] = v
+
+
+# --------------------------------------------------------------------------------------------
+# WaveNet (NAM "A1"): one kernel per dilated layer over a whole block. History rows are time
+# steps of C channels; ``pos`` is the row of the block's first sample in every layer buffer.
+# Activations: 0 tanh, 1 hardtanh, 2 relu, 3 leaky relu (0.01), 4 sigmoid, 5 NAM fast tanh.
+# --------------------------------------------------------------------------------------------
+@njit(inline="always", **_JIT)
+def _activate(v, kind):
+    if kind == 0:
+        return tanh_f(v)
+    if kind == 1:
+        return min(max(v, -1.0), 1.0)
+    if kind == 2:
+        return max(v, 0.0)
+    if kind == 3:
+        return v if v > 0.0 else 0.01 * v
+    if kind == 4:
+        return sigmoid_f(v)
+    av = abs(v)
+    x2 = v * v
+    return (v * (2.45550750702956 + 2.45550750702956 * av + (0.893229853513558
+                                                              + 0.821226666969744 * av) * x2)
+            / (2.44506634652299 + (2.44506634652299 + x2) * abs(v + 0.814642734961073 * v * av)))
+
+
+@njit(**_JIT)
+def wavenet_layer(hin, hout, pos, n, dilation, w_conv, b_conv, w_mix, cond, w_1x1, b_1x1,
+                  act, gated, head_acc, a):
+    """One dilated layer for n samples.
+
+    hin/hout: [rows, C] history of this layer's input / the next layer's input;
+    w_conv: [K*C, M] (row k*C + c multiplies channel c at t - dilation*(K-1-k));
+    b_conv, w_mix: [M] (condition size 1); w_1x1: [C, C] (row j multiplies activation j);
+    head_acc: [max_block, C] accumulates the activations; a: [M] scratch.
+    """
+    n_ch = hin.shape[1]
+    m_out = w_conv.shape[1]
+    taps = w_conv.shape[0] // n_ch
+    for t in range(n):
+        ct = cond[t]
+        for m in range(m_out):
+            a[m] = b_conv[m] + w_mix[m] * ct
+        for k in range(taps):
+            row = pos + t - dilation * (taps - 1 - k)
+            for c in range(n_ch):
+                v = hin[row, c]
+                wrow = k * n_ch + c
+                for m in range(m_out):
+                    a[m] += w_conv[wrow, m] * v
+        if gated:
+            for c in range(n_ch):
+                a[c] = _activate(a[c], act) * sigmoid_f(a[n_ch + c])
+        else:
+            for c in range(n_ch):
+                a[c] = _activate(a[c], act)
+        out_row = pos + t
+        for c in range(n_ch):
+            head_acc[t, c] += a[c]
+            hout[out_row, c] = hin[out_row, c] + b_1x1[c]
+        for j in range(n_ch):
+            aj = a[j]
+            for c in range(n_ch):
+                hout[out_row, c] += w_1x1[j, c] * aj
+
+
+@njit(**_JIT)
+def rows_matmul(x, row0, n, w, b, use_bias, out, out_row0):
+    """out[out_row0 + t] = x[row0 + t] @ w (+ b) for t < n. w: [I, O]."""
+    n_in = w.shape[0]
+    n_out = w.shape[1]
+    for t in range(n):
+        for o in range(n_out):
+            out[out_row0 + t, o] = b[o] if use_bias else 0.0
+        for i in range(n_in):
+            v = x[row0 + t, i]
+            for o in range(n_out):
+                out[out_row0 + t, o] += w[i, o] * v
+
+
+@njit(**_JIT)
+def rewind_rows(buf, src, keep):
+    """Move the last ``keep`` rows before ``src`` to the start of ``buf``."""
+    for r in range(keep):
+        for c in range(buf.shape[1]):
+            buf[r, c] = buf[src - keep + r, c]
+
+
+@njit(**_JIT)
+def fir_history(x, n, w, bias, hist, in_gain, out_gain):
+    """Direct FIR y[t] = bias + sum_k w[k] x[t - (R-1) + k], history hist[R-1] (oldest first)."""
+    taps = w.shape[0]
+    keep = taps - 1
+    for t in range(n):
+        v = x[t] * in_gain
+        acc = bias + w[taps - 1] * v
+        for k in range(keep):
+            acc += w[k] * hist[k]
+        for k in range(keep - 1):
+            hist[k] = hist[k + 1]
+        if keep > 0:
+            hist[keep - 1] = v
+        x[t] = acc * out_gain

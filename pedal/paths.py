@@ -11,7 +11,7 @@ IR_DIR = ROOT / "ir"
 PRESETS_DIR = ROOT / "presets"
 DEFAULT_PRESET = PRESETS_DIR / "default.yaml"
 DEMO_DI = PACKAGE / "assets" / "demo_di.flac"
-MODEL_SUFFIXES = (".onnx",)
+MODEL_SUFFIXES = (".onnx", ".nam", ".json")
 IR_SUFFIXES = (".wav", ".flac", ".aif", ".aiff")
 
 

@@ -17,7 +17,7 @@ from .blocks import AmpModel, CabinetIR, Chain, NoiseGate, OutputLevel, Parametr
 from .blocks.eq import BAND_TYPES
 from .errors import ConfigError, IRError, ModelError
 from .ir import NORMALIZE, ImpulseResponse, load_ir
-from .models.onnx_model import AmpModelFile, load_onnx
+from .models import load_model
 from .schema import (Bool, Choice, FilePath, Items, Num, NumList, Section, Text, validate)
 
 MAX_PRESET_BYTES = 256 * 1024
@@ -68,7 +68,7 @@ SCHEMA = Section({
 class Preset:
     path: str
     data: dict
-    model: AmpModelFile | None = None
+    model: object = None  # a loaded amp model (pedal.models)
     ir: ImpulseResponse | None = None
     notices: list[str] = field(default_factory=list)
 
@@ -174,7 +174,7 @@ def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db
     # load the files the preset names, so their problems are reported with the others
     if data and data["amp"]["model"] is not None:
         try:
-            preset.model = load_onnx(data["amp"]["model"])
+            preset.model = load_model(data["amp"]["model"])
             preset.notices += preset.model.notices
             n_knobs = len(data["amp"]["knobs"])
             if n_knobs != preset.model.knob_count:

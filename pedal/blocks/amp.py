@@ -7,7 +7,7 @@ block only runs the engine it was given. State is carried from block to block.
 from __future__ import annotations
 
 from ..errors import ModelError
-from ..models.onnx_model import AmpModelFile, load_onnx
+from ..models import load_model
 from .base import Block
 from .params import check_range, db_to_gain
 
@@ -15,10 +15,11 @@ from .params import check_range, db_to_gain
 class AmpModel(Block):
     name = "amp"
 
-    def __init__(self, model: AmpModelFile | str, input_gain_db=0.0, output_gain_db=0.0,
-                 knobs=()):
+    def __init__(self, model, input_gain_db=0.0, output_gain_db=0.0, knobs=()):
+        """model: a loaded model (``pedal.models.load_model``) or a path to one."""
         super().__init__()
-        self.model = model if isinstance(model, AmpModelFile) else load_onnx(model)
+        self.model = load_model(model) if isinstance(model, (str, bytes)) or hasattr(
+            model, "__fspath__") else model
         self.input_gain_db = check_range("input_gain_db", input_gain_db, -40, 40, "dB")
         self.output_gain_db = check_range("output_gain_db", output_gain_db, -40, 40, "dB")
         self._in = db_to_gain(self.input_gain_db)

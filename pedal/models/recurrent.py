@@ -106,10 +106,12 @@ class RecurrentEngine:
     is folded into its bias whenever the knobs are set.
     """
 
+    dtype = np.float64
+
     def __init__(self, spec: RecurrentSpec, knobs=()):
         spec.validate()
         self.spec = spec
-        f = np.float32
+        f = self.dtype
         hid = spec.hidden_size
         self._wx = [np.ascontiguousarray(l.w_ih.T, dtype=f) for l in spec.layers]
         self._wh = [np.ascontiguousarray(l.w_hh.T, dtype=f) for l in spec.layers]
@@ -139,7 +141,7 @@ class RecurrentEngine:
             raise ModelError(f"knob values must be 0..1, got {knobs.tolist()}")
         self.knobs = knobs
         fold = (self._wx[0][1:].astype(np.float64).T @ knobs) if knobs.size else 0.0
-        f = np.float32
+        f = self.dtype
         if self.spec.cell == "lstm":
             self._b0 = (self._b[0] + fold).astype(f)
         else:
@@ -148,8 +150,8 @@ class RecurrentEngine:
     def prepare(self, max_block: int) -> None:
         hid = self.spec.hidden_size
         self._max_block = max_block
-        self._xin = np.zeros((max_block, 1), np.float32)
-        self._seq = [np.zeros((max_block, hid), np.float32) for _ in range(2)]
+        self._xin = np.zeros((max_block, 1), self.dtype)
+        self._seq = [np.zeros((max_block, hid), self.dtype) for _ in range(2)]
         self.reset()
 
     def reset(self) -> None:
