@@ -83,6 +83,48 @@ def cmd_bench(args) -> int:
                            preset_path=args.preset)
 
 
+def cmd_info(args) -> int:
+    import json
+
+    from .models import load_model
+    from .models.info import describe
+
+    model = load_model(args.model)
+    info = describe(model, block=args.block, measure=not args.no_measure)
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    for k, v in info.items():
+        if v is not None:
+            print(f"{k + ':':<18}{v}")
+    for line in model.notices:
+        print(f"note: {line}", file=sys.stderr)
+    return 0
+
+
+def cmd_convert(args) -> int:
+    from .models import load_model
+    from .models.export import write_onnx
+    from .models.onnx_model import load_onnx
+    from .models.recurrent import RecurrentSpec
+
+    model = load_model(args.input)
+    if not isinstance(model.spec, RecurrentSpec):
+        raise ConfigError(f"{args.input}: converting {model.spec.arch} models to ONNX is not "
+                          "supported yet (LSTM and GRU models are)")
+    meta = {"source": str(args.input), "source_family": getattr(model, "family", "onnx")}
+    for k, v in (model.metadata or {}).items():
+        if isinstance(v, (str, int, float)):
+            meta[f"source.{k}"] = v
+    try:
+        write_onnx(model.spec, args.output, quantize=args.quantize, metadata=meta)
+    except ImportError:
+        raise ConfigError("convert needs the onnx package: pip install -e '.[tools]'") from None
+    out = load_onnx(args.output)
+    print(f"wrote {args.output}: {out.describe()}")
+    return 0
+
+
 def cmd_warmup(args) -> int:
     from .warmup import warm_up
 
@@ -121,6 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
                    default=[32, 64, 128, 256], help="block sizes, e.g. 32,64,128,256")
     b.add_argument("--preset", help="preset whose chain is measured (default preset)")
     b.set_defaults(func=cmd_bench)
+
+    i = sub.add_parser("info", help="what a model file is and what it costs")
+    i.add_argument("model")
+    i.add_argument("--json", action="store_true")
+    i.add_argument("--block", type=int, default=64)
+    i.add_argument("--no-measure", action="store_true", help="skip the speed measurement")
+    i.set_defaults(func=cmd_info)
+
+    c = sub.add_parser("convert", help="any loadable LSTM/GRU model to the pedal's ONNX")
+    c.add_argument("input")
+    c.add_argument("output")
+    c.add_argument("--quantize", choices=["int8"], help="store weights as int8")
+    c.set_defaults(func=cmd_convert)
 
     w = sub.add_parser("warmup", help="compile and cache every numba kernel")
     w.set_defaults(func=cmd_warmup)

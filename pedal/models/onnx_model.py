@@ -51,6 +51,7 @@ class AmpModelFile:
     notices: list[str] = field(default_factory=list)
     engine_kind: str = "onnxruntime"
     why_not_numba: str = ""
+    initial: dict = field(default_factory=dict)  # state input name -> [L, 1, H] start values
 
     @property
     def name(self) -> str:
@@ -317,8 +318,8 @@ class OrtEngine:
         return io
 
     def reset(self):
-        for a in self._s_in.values():
-            a[:] = 0.0
+        for k, a in self._s_in.items():
+            a[:] = self.model.initial.get(k, 0.0)
 
     def process(self, x, in_gain=1.0, out_gain=1.0):
         n = x.shape[0]
@@ -386,25 +387,30 @@ def load_onnx(path, *, prefer: str = "numba") -> AmpModelFile:
     sr = _metadata_rate(graph.metadata, name)
     meta = {k.removeprefix("pedal."): v for k, v in graph.metadata.items()}
     model = AmpModelFile(name, data, graph, sig, sr, None, meta)
+    for key, state in (("h0", sig.h), ("c0", sig.c)):
+        raw = graph.metadata.get(f"pedal.{key}")
+        if raw is None or state is None:
+            continue
+        try:
+            v = np.array(json.loads(raw), dtype=np.float64)
+            model.initial[state] = v.reshape(sig.state_shape)
+        except (ValueError, TypeError):
+            raise ModelError(f"{name}: metadata pedal.{key}: must be a list of "
+                             f"{sig.state_shape} numbers") from None
+        if not np.all(np.isfinite(v)):
+            raise ModelError(f"{name}: metadata pedal.{key}: NaN or infinite values")
     try:
         model.spec = _recognise(graph, sig, sr, name)
-        for key in ("h0", "c0"):
-            if f"pedal.{key}" in graph.metadata:
-                setattr(model.spec, key, np.array(json.loads(graph.metadata[f"pedal.{key}"]),
-                                                  dtype=np.float32))
+        if sig.h in model.initial:
+            model.spec.h0 = model.initial[sig.h][:, 0, :]
+        if sig.c in model.initial:
+            model.spec.c0 = model.initial[sig.c][:, 0, :]
         model.spec.validate(name)
     except (ValueError, KeyError, IndexError) as exc:
         model.why_not_numba = str(exc)
     _session(data, name)  # onnxruntime must accept the file either way
     if model.spec is not None and prefer == "numba":
-        if model.spec.h0 is not None or model.spec.c0 is not None:
-            # a stored initial state is not part of the ONNX graph; compare from zeros
-            h0, c0 = model.spec.h0, model.spec.c0
-            model.spec.h0 = model.spec.c0 = None
-            err = _verify(model)
-            model.spec.h0, model.spec.c0 = h0, c0
-        else:
-            err = _verify(model)
+        err = _verify(model)  # both engines start from the stored initial state
         if err <= VERIFY_ATOL:
             model.engine_kind = "numba"
         else:
