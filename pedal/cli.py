@@ -114,8 +114,9 @@ def cmd_convert(args) -> int:
                           "supported yet (LSTM and GRU models are)")
     meta = {"source": str(args.input), "source_family": getattr(model, "family", "onnx")}
     for k, v in (model.metadata or {}).items():
-        if isinstance(v, (str, int, float)):
-            meta[f"source.{k}"] = v
+        if isinstance(v, (str, int, float)):  # levels keep their names; the rest is history
+            keep = k in ("loudness", "gain", "input_level_dbu", "output_level_dbu")
+            meta[k if keep else f"source.{k}"] = v
     try:
         write_onnx(model.spec, args.output, quantize=args.quantize, metadata=meta)
     except ImportError:

@@ -39,6 +39,9 @@ SCHEMA = Section({
         "input_gain_db": Num(-40, 40, 0.0, "dB"),
         "output_gain_db": Num(-40, 40, 0.0, "dB"),
         "knobs": NumList(Num(0, 1), max_items=8),
+        "normalize_loudness": Bool(True),   # -18 dB loudness when the model states it
+        "calibrate_input": Bool(False),     # NAM input_level_dbu against interface_dbu
+        "interface_dbu": Num(-60, 60, 12.0, "dBu"),
     }),
     "cab": Section({
         "enabled": Bool(True),
@@ -90,7 +93,8 @@ class Preset:
         gate.enabled = g["enabled"]
         blocks.append(gate)
         a = d["amp"]
-        amp = AmpModel(self.model, a["input_gain_db"], a["output_gain_db"], a["knobs"])
+        amp = AmpModel(self.model, a["input_gain_db"], a["output_gain_db"], a["knobs"],
+                       a["normalize_loudness"], a["calibrate_input"], a["interface_dbu"])
         amp.enabled = a["enabled"]
         blocks.append(amp)
         if self.ir is not None:
@@ -168,25 +172,27 @@ def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db
         doc["cab"] = None
         doc["eq"] = None
         doc["output"] = {"level_db": 0.0, "dc_block": False}
-        doc.setdefault("amp", {}).update(input_gain_db=0.0, output_gain_db=0.0)
+        doc.setdefault("amp", {}).update(input_gain_db=0.0, output_gain_db=0.0,
+                                         normalize_loudness=False, calibrate_input=False)
     data, problems = validate(doc, SCHEMA, file=str(p), base=p.parent)
     preset = Preset(str(p), data or {})
     # load the files the preset names, so their problems are reported with the others
-    if data and data["amp"]["model"] is not None:
+    amp, cab = (data or {}).get("amp") or {}, (data or {}).get("cab") or {}
+    if amp.get("model") is not None:
         try:
-            preset.model = load_model(data["amp"]["model"])
+            preset.model = load_model(amp["model"])
             preset.notices += preset.model.notices
-            n_knobs = len(data["amp"]["knobs"])
+            n_knobs = len(amp.get("knobs") or [])
             if n_knobs != preset.model.knob_count:
                 problems.append(f"{p}: amp.knobs: the model takes {preset.model.knob_count} "
                                 f"knob value(s), got {n_knobs}")
         except ModelError as exc:
             problems.append(f"{p}: amp.model: {exc}")
-    if data and data["cab"] is not None and data["cab"]["ir"] is not None:
-        c = data["cab"]
+    if cab.get("ir") is not None and None not in (cab["max_seconds"], cab["normalize"],
+                                                 cab["trim_silence"]):
         try:
-            preset.ir = load_ir(c["ir"], preset.sample_rate, max_seconds=c["max_seconds"],
-                                normalize=c["normalize"], trim_silence=c["trim_silence"])
+            preset.ir = load_ir(cab["ir"], preset.sample_rate, max_seconds=cab["max_seconds"],
+                                normalize=cab["normalize"], trim_silence=cab["trim_silence"])
             preset.notices += preset.ir.notices
         except IRError as exc:
             problems.append(f"{p}: cab.ir: {exc}")

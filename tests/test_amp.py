@@ -205,3 +205,28 @@ def test_sample_rate_mismatch_is_refused_naming_both_rates(tmp_path):
     amp = AmpModel(load_onnx(tmp_path / "m.onnx"))
     with pytest.raises(ModelError, match="48000 Hz.*44100 Hz"):
         amp.prepare(ProcessSpec(44100, 64))
+
+
+def test_nam_loudness_normalisation_and_input_calibration(shared):
+    from pedal.models import load_model
+
+    model = load_model(shared / "data/nam/Mesa_Mk3_HiGain_standard.nam")
+    loud = float(model.metadata["loudness"])
+    x = _signal(4000) * 0.3
+    plain = AmpModel(model)
+    plain.prepare(ProcessSpec(SR, 64))
+    ref = chunked(plain, x, [64])
+    norm = AmpModel(model, normalize_loudness=True)
+    assert norm.normalize_db == pytest.approx(-18 - loud)
+    norm.prepare(ProcessSpec(SR, 64))
+    np.testing.assert_allclose(chunked(norm, x, [64]), ref * 10 ** ((-18 - loud) / 20),
+                               rtol=1e-5, atol=1e-7)
+    # a file without input_level_dbu is not calibrated, whatever is asked
+    assert AmpModel(model, calibrate_input=True).calibration_db == 0.0
+
+
+def test_input_calibration_uses_the_stated_level(tmp_path):
+    spec = random_spec("lstm", 4)
+    write_onnx(spec, tmp_path / "m.onnx", metadata={"input_level_dbu": 18.5})
+    amp = AmpModel(load_onnx(tmp_path / "m.onnx"), calibrate_input=True, interface_dbu=12)
+    assert amp.calibration_db == pytest.approx(12 - 18.5)
