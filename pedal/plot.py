@@ -21,8 +21,9 @@ def spectrograms(path, signals, sample_rate: int, title: str = "") -> None:
     fig, axes = plt.subplots(len(signals), 1, figsize=(10, 3.2 * len(signals)), sharex=True)
     axes = np.atleast_1d(axes)
     for ax, (label, x) in zip(axes, signals):
-        ax.specgram(np.asarray(x, np.float64) + 1e-9, NFFT=2048, Fs=sample_rate, noverlap=1536,
-                    cmap="magma", vmin=-140, vmax=-20, scale="dB")
+        with np.errstate(divide="ignore"):  # digital silence is -inf dB; it plots as black
+            ax.specgram(np.asarray(x, np.float64), NFFT=2048, Fs=sample_rate, noverlap=1536,
+                        cmap="magma", vmin=-140, vmax=-20, scale="dB")
         ax.set_ylim(0, min(12000, sample_rate / 2))
         ax.set_ylabel("Hz")
         ax.set_title(label)

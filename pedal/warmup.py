@@ -32,6 +32,18 @@ def warm_up() -> float:
             eng = RecurrentEngine(spec)
             eng.prepare(64)
             eng.process(x.copy())
+    from .models.wavenet import LayerArray, WaveNetEngine, WaveNetSpec
+
+    for gated in (False, True):
+        m = 4 if gated else 2
+        arr = LayerArray(1, 1, 1, 2, 3, [1, 2], "Tanh", gated, True, rng.standard_normal((2, 1)),
+                         [rng.standard_normal((m, 2, 3)) * 0.1 for _ in range(2)],
+                         [np.zeros(m)] * 2, [np.zeros((m, 1))] * 2,
+                         [np.eye(2)] * 2, [np.zeros(2)] * 2, rng.standard_normal((1, 2)),
+                         np.zeros(1))
+        eng = WaveNetEngine(WaveNetSpec([arr], 0.5))
+        eng.prepare(64)
+        eng.process(x.copy())
     from . import kernels
 
     kernels.crossfade(x, 64, x.copy(), 0, 32)

@@ -16,7 +16,8 @@ if [ "${#need[@]}" -gt 0 ]; then
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     echo "installing Debian packages: ${need[*]}"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        "${need[@]}" > /dev/null
 fi
 
 PY="${PYTHON:-python3}"

@@ -1,6 +1,8 @@
 import os
 from pathlib import Path
 
+os.environ.setdefault("NUMBA_NRT_STATS", "1")  # before numba loads: allocation counters
+
 import numpy as np
 import pytest
 

@@ -113,26 +113,72 @@ def test_reported_latency_is_true(make):
     x2[k] += 0.05
     b.reset()
     y2 = chunked(b, x2, [64])
-    first = int(np.argmax(y1 != y2))
-    assert np.any(y1 != y2)
+    diff = np.abs(y1.astype(np.float64) - y2)
+    # FFT rounding spreads ~1e-8 over the whole window; the real effect is ~1e-2
+    first = int(np.argmax(diff > 1e-4 * diff.max()))
+    assert diff.max() > 1e-3
     assert first == k + b.latency
 
 
 def test_process_allocates_nothing_after_prepare(make):
-    x = _signal(8192)
-    b = _prepared(make, 512)
-    sizes = np.random.default_rng(9).integers(1, 513, 40).tolist()
+    """The Python side of process makes no buffers (a 2048-sample float32 block is 8 KiB;
+    only small transient objects such as call arguments and views are allowed) and keeps
+    nothing."""
+    x = _signal(8192 * 4)
+    b = _prepared(make, 2048)
+    sizes = np.random.default_rng(9).integers(1500, 2049, 40).tolist() + [1, 7, 64, 300]
     chunked(b, x, sizes)  # every path once
+    y = x.copy()
+    views, i = [], 0
+    for n in sizes * 20:  # the block views are made here, as an audio driver hands them over
+        if i >= len(y):
+            break
+        views.append(y[i:i + n])
+        i += n
     nrt_before = rtsys.get_allocation_stats()
     tracemalloc.start()
     base, _ = tracemalloc.get_traced_memory()
     tracemalloc.reset_peak()
-    y = chunked(b, x, sizes)
+    for v in views:
+        b.process(v)
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     nrt_after = rtsys.get_allocation_stats()
-    assert nrt_after.alloc == nrt_before.alloc, "a numba kernel allocated"
-    # a 512-sample float32 block is 2 KiB: anything that copies a block shows up here
-    assert peak - base < 1024, f"python heap grew by up to {peak - base} bytes in process"
+    assert peak - base < 4096, f"python heap grew by up to {peak - base} bytes in process"
     assert current - base < 256
+    # numba wraps each array argument in a MemInfo for the call and frees it on return
+    assert nrt_after.alloc - nrt_before.alloc == nrt_after.free - nrt_before.free
     assert np.all(np.isfinite(y))
+
+
+OFFLINE_KERNELS = {"plucked_string", "diode_clipper"}  # synthesis, never on the audio path
+
+
+def test_realtime_kernels_contain_no_allocation():
+    """Compile every real-time kernel afresh (the cache keeps no IR) with the signatures the
+    warm-up used, and look for calls into numba's allocator in the LLVM IR."""
+    import re
+
+    from numba import njit
+    from numba.core.registry import CPUDispatcher
+
+    from pedal import kernels
+    from pedal.warmup import warm_up
+
+    warm_up()
+    checked = set()
+    for name in dir(kernels):
+        k = getattr(kernels, name)
+        if not isinstance(k, CPUDispatcher) or name in OFFLINE_KERNELS or name.endswith("_f"):
+            continue
+        opts = {key: v for key, v in k.targetoptions.items() if key != "cache"}
+        fresh = njit(**opts)(k.py_func)
+        for sig in k.signatures:
+            fresh.compile(sig)
+            ir = fresh.inspect_llvm(sig)
+            calls = re.findall(r"call [^\n]*@(NRT_MemInfo_alloc\w*|NRT_Allocate\w*|"
+                               r"NRT_MemInfo_new\w*)", ir)
+            assert not calls, f"{name}{sig} allocates: {sorted(set(calls))}"
+            checked.add(name)
+    assert {"noise_gate", "lstm_layer", "gru_layer", "dense_out", "upols", "biquad_cascade",
+            "level_dc", "wavenet_layer", "crossfade"} <= checked
