@@ -68,22 +68,16 @@ def _family(doc) -> str:
 
 def load_model(path):
     """Load any supported amp-model file; raises ModelError naming the file."""
-    p = Path(path)
+    from .files import checked_model_file
+    from .onnx_model import MAX_FILE_BYTES, load_onnx
+
+    p, _ = checked_model_file(path, max(MAX_FILE_BYTES, MAX_JSON_BYTES))
     name = str(p)
-    if not p.is_file():
-        raise ModelError(f"{name}: model file not found")
-    size = p.stat().st_size
-    if size == 0:
-        raise ModelError(f"{name}: model file is empty (0 bytes)")
     with open(p, "rb") as f:
         head = f.read(64).lstrip()
     if not head.startswith(b"{"):
-        from .onnx_model import load_onnx
-
         return load_onnx(p)
-    if size > MAX_JSON_BYTES:
-        raise ModelError(f"{name}: {size / 1e6:.0f} MB is over the {MAX_JSON_BYTES // 2**20} "
-                         "MiB limit for JSON models")
+    checked_model_file(p, MAX_JSON_BYTES)
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except UnicodeDecodeError:

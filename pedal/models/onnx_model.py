@@ -368,16 +368,10 @@ def _verify(model: AmpModelFile) -> float:
 
 def load_onnx(path, *, prefer: str = "numba") -> AmpModelFile:
     """Read and check a pedal ONNX amp model; pick the numba engine when it is exact."""
-    p = Path(path)
+    from .files import checked_model_file
+
+    p, _ = checked_model_file(path, MAX_FILE_BYTES)
     name = str(p)
-    if not p.is_file():
-        raise ModelError(f"{name}: model file not found")
-    size = p.stat().st_size
-    if size == 0:
-        raise ModelError(f"{name}: model file is empty (0 bytes)")
-    if size > MAX_FILE_BYTES:
-        raise ModelError(f"{name}: model file is {size / 1e6:.0f} MB, over the "
-                         f"{MAX_FILE_BYTES / 1e6:.0f} MB limit")
     data = p.read_bytes()
     graph = read_graph(data, name)
     for k, v in graph.initializers.items():
