@@ -545,68 +545,6 @@ def _activate(v, kind):
 
 
 @njit(**_JIT)
-def wavenet_layer(hin, hout, pos, n, dilation, w_conv, b_conv, w_mix, cond, w_1x1, b_1x1,
-                  act, gated, head_acc, a):
-    """One dilated layer for n samples.
-
-    hin/hout: [rows, C] history of this layer's input / the next layer's input;
-    w_conv: [K*C, M] (row k*C + c multiplies channel c at t - dilation*(K-1-k));
-    b_conv, w_mix: [M] (condition size 1); w_1x1: [C, C] (row j multiplies activation j);
-    head_acc: [max_block, C] accumulates the activations; a: [M] scratch.
-    """
-    n_ch = hin.shape[1]
-    m_out = w_conv.shape[1]
-    taps = w_conv.shape[0] // n_ch
-    for t in range(n):
-        ct = cond[t]
-        for m in range(m_out):
-            a[m] = b_conv[m] + w_mix[m] * ct
-        for k in range(taps):
-            row = pos + t - dilation * (taps - 1 - k)
-            for c in range(n_ch):
-                v = hin[row, c]
-                wrow = k * n_ch + c
-                for m in range(m_out):
-                    a[m] += w_conv[wrow, m] * v
-        if gated:
-            for c in range(n_ch):
-                a[c] = _activate(a[c], act) * sigmoid_f(a[n_ch + c])
-        else:
-            for c in range(n_ch):
-                a[c] = _activate(a[c], act)
-        out_row = pos + t
-        for c in range(n_ch):
-            head_acc[t, c] += a[c]
-            hout[out_row, c] = hin[out_row, c] + b_1x1[c]
-        for j in range(n_ch):
-            aj = a[j]
-            for c in range(n_ch):
-                hout[out_row, c] += w_1x1[j, c] * aj
-
-
-@njit(**_JIT)
-def rows_matmul(x, row0, n, w, b, use_bias, out, out_row0):
-    """out[out_row0 + t] = x[row0 + t] @ w (+ b) for t < n. w: [I, O]."""
-    n_in = w.shape[0]
-    n_out = w.shape[1]
-    for t in range(n):
-        for o in range(n_out):
-            out[out_row0 + t, o] = b[o] if use_bias else 0.0
-        for i in range(n_in):
-            v = x[row0 + t, i]
-            for o in range(n_out):
-                out[out_row0 + t, o] += w[i, o] * v
-
-
-@njit(**_JIT)
-def rewind_rows(buf, src, keep):
-    """Move the last ``keep`` rows before ``src`` to the start of ``buf``."""
-    for r in range(keep):
-        for c in range(buf.shape[1]):
-            buf[r, c] = buf[src - keep + r, c]
-
-
-@njit(**_JIT)
 def fir_history(x, n, w, bias, hist, in_gain, out_gain):
     """Direct FIR y[t] = bias + sum_k w[k] x[t - (R-1) + k], history hist[R-1] (oldest first)."""
     taps = w.shape[0]
@@ -621,3 +559,124 @@ def fir_history(x, n, w, bias, hist, in_gain, out_gain):
         if keep > 0:
             hist[keep - 1] = v
         x[t] = acc * out_gain
+
+
+@njit(**_JIT)
+def wavenet_block(x, n, in_gain, out_gain, head_scale, pos, rows, keep, wp, bp, arr_tab,
+                  lay_tab, head, acc, cond):
+    """A whole WaveNet over one block in one call, vectorised across the block's time steps.
+
+    Buffers are channel-major: channel c of a layer buffer at ``off`` is bp[off + c*rows + r]
+    for row (time step) r; ``pos`` is the row of the block's first sample.
+    wp: packed weights; arr_tab[i]: C, Cin, Hd, first layer, n layers, rechannel [Cin, C],
+    head_w [C, Hd], head_b [Hd], activation, gated, output buffer; lay_tab[l]: dilation, K,
+    conv [K, C, M], conv bias [M], mixin [M], 1x1 [C_in=j, C_out], 1x1 bias, in buf, out buf.
+    head: [2, maxC, max_block] (head in / head out); acc: [2*maxC, max_block] scratch.
+    Returns the new row position (every buffer is rewound when a block would not fit).
+
+    Inner loops read one slice view and write one: LLVM vectorises those (an index like
+    bp[s + t] carries numba's negative-index wraparound and does not vectorise).
+    """
+    if pos + n > rows:
+        for i in range(arr_tab.shape[0]):
+            c_n, first, n_lay = arr_tab[i, 0], arr_tab[i, 3], arr_tab[i, 4]
+            for l in range(first, first + n_lay + 1):
+                off = lay_tab[l, 7] if l < first + n_lay else arr_tab[i, 10]
+                for c in range(c_n):
+                    base = off + c * rows
+                    dst = bp[base:base + keep]
+                    src = bp[base + pos - keep:base + pos]
+                    for r in range(keep):
+                        dst[r] = src[r]
+        pos = keep
+    cnd = cond[:n]
+    for t in range(n):
+        cnd[t] = x[t] * in_gain
+    n_arr = arr_tab.shape[0]
+    for i in range(n_arr):
+        c_n, c_in, hd = arr_tab[i, 0], arr_tab[i, 1], arr_tab[i, 2]
+        first, n_lay = arr_tab[i, 3], arr_tab[i, 4]
+        orc, ohw, ohb = arr_tab[i, 5], arr_tab[i, 6], arr_tab[i, 7]
+        act, gated = arr_tab[i, 8], arr_tab[i, 9]
+        hin = head[i & 1]
+        hout = head[(i + 1) & 1]
+        if i == 0:
+            for c in range(c_n):
+                hc = hin[c, :n]
+                for t in range(n):
+                    hc[t] = 0.0
+        # rechannel (1x1, no history needed) into the first layer's buffer
+        dst = lay_tab[first, 7]
+        src = arr_tab[i - 1, 10] if i > 0 else -1
+        for c in range(c_n):
+            base = dst + c * rows + pos
+            out = bp[base:base + n]
+            for t in range(n):
+                out[t] = 0.0
+            for j in range(c_in):
+                w = wp[orc + j * c_n + c]
+                sb = src + j * rows + pos
+                inp = cnd if src < 0 else bp[sb:sb + n]
+                for t in range(n):
+                    out[t] += w * inp[t]
+        m_out = 2 * c_n if gated else c_n
+        for l in range(first, first + n_lay):
+            dil, taps = lay_tab[l, 0], lay_tab[l, 1]
+            oc, ob, om, o1, ob1 = lay_tab[l, 2], lay_tab[l, 3], lay_tab[l, 4], lay_tab[l, 5], \
+                lay_tab[l, 6]
+            bi, bo = lay_tab[l, 7], lay_tab[l, 8]
+            for m in range(m_out):
+                am = acc[m, :n]
+                bm = wp[ob + m]
+                mm = wp[om + m]
+                for t in range(n):
+                    am[t] = bm + mm * cnd[t]
+                for k in range(taps):
+                    shift = pos - dil * (taps - 1 - k)
+                    for c in range(c_n):
+                        w = wp[oc + (k * c_n + c) * m_out + m]
+                        sb = bi + c * rows + shift
+                        hist = bp[sb:sb + n]
+                        for t in range(n):
+                            am[t] += w * hist[t]
+            for c in range(c_n):
+                ac = acc[c, :n]
+                if gated:
+                    ag = acc[c_n + c, :n]
+                    for t in range(n):
+                        ac[t] = _activate(ac[t], act) * sigmoid_f(ag[t])
+                else:
+                    for t in range(n):
+                        ac[t] = _activate(ac[t], act)
+                hc = hin[c, :n]
+                for t in range(n):
+                    hc[t] += ac[t]
+            for c in range(c_n):
+                ib = bi + c * rows + pos
+                obf = bo + c * rows + pos
+                res = bp[ib:ib + n]
+                out = bp[obf:obf + n]
+                b1 = wp[ob1 + c]
+                for t in range(n):
+                    out[t] = res[t] + b1
+                for j in range(c_n):
+                    w = wp[o1 + j * c_n + c]
+                    aj = acc[j, :n]
+                    for t in range(n):
+                        out[t] += w * aj[t]
+        # head rechannel: hout[h, t] = sum_c head_w[c, h] * hin[c, t] + b[h]
+        for h in range(hd):
+            ho = hout[h, :n]
+            bh = wp[ohb + h]
+            for t in range(n):
+                ho[t] = bh
+            for c in range(c_n):
+                w = wp[ohw + c * hd + h]
+                hc = hin[c, :n]
+                for t in range(n):
+                    ho[t] += w * hc[t]
+    last = head[n_arr & 1]
+    g = head_scale * out_gain
+    for t in range(n):
+        x[t] = last[0, t] * g
+    return pos + n

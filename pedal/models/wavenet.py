@@ -109,30 +109,40 @@ class WaveNetSpec:
 
 
 class WaveNetEngine:
-    knobs: list = []
+    """Runs a WaveNetSpec with one kernel call per block (``kernels.wavenet_block``): all
+    weights packed in one array, every layer's history in another, channel-major so the
+    inner loops run over the block's time steps."""
 
     def __init__(self, spec: WaveNetSpec, knobs=()):
         spec.validate()
         self.spec = spec
         self.set_knobs(knobs)
-        f = np.float32
-        self._layers = []  # per array: list of per-layer tuples
+        pool, arr_rows, lay_rows = [], [], []
+        used = 0
+
+        def put(arr):
+            nonlocal used
+            flat = np.ascontiguousarray(arr, dtype=np.float32).reshape(-1)
+            pool.append(flat)
+            used += flat.size
+            return used - flat.size
+
+        first = 0
         for a in spec.arrays:
-            c, k = a.channels, a.kernel_size
-            layers = []
+            orc = put(a.rechannel.T)  # [Cin, C]
             for w, b, m, w1, b1, d in zip(a.conv_w, a.conv_b, a.mixin, a.w1x1, a.b1x1,
                                           a.dilations):
-                w_conv = np.ascontiguousarray(np.transpose(w, (2, 1, 0)).reshape(k * c, -1),
-                                              dtype=f)  # [K*C, M]
-                layers.append((int(d), w_conv, np.asarray(b, f), np.asarray(m[:, 0], f),
-                               np.ascontiguousarray(w1.T, dtype=f), np.asarray(b1, f)))
-            self._layers.append(layers)
-        self._rechannel = [np.ascontiguousarray(a.rechannel.T, dtype=f) for a in spec.arrays]
-        self._head_w = [np.ascontiguousarray(a.head_w.T, dtype=f) for a in spec.arrays]
-        self._head_b = [np.asarray(a.head_b if a.head_b is not None else np.zeros(a.head_size),
-                                   f) for a in spec.arrays]
-        self._has_head_b = [a.head_b is not None for a in spec.arrays]
-        self._acts = [ACTIVATIONS[a.activation] for a in spec.arrays]
+                lay_rows.append([int(d), a.kernel_size,
+                                 put(np.transpose(w, (2, 1, 0))),  # [K, C, M]
+                                 put(b), put(m[:, 0]), put(w1.T), put(b1), 0, 0])
+            ohw = put(a.head_w.T)  # [C, Hd]
+            ohb = put(a.head_b if a.head_b is not None else np.zeros(a.head_size))
+            arr_rows.append([a.channels, a.input_size, a.head_size, first, len(a.dilations),
+                             orc, ohw, ohb, ACTIVATIONS[a.activation], int(a.gated), 0])
+            first += len(a.dilations)
+        self._wp = np.concatenate(pool)
+        self._arr = np.array(arr_rows, dtype=np.int64)
+        self._lay = np.array(lay_rows, dtype=np.int64)
         self._max_block = 0
 
     def set_knobs(self, knobs):
@@ -144,66 +154,38 @@ class WaveNetEngine:
         f = np.float32
         self._max_block = max_block
         self._keep = max((a.kernel_size - 1) * max(a.dilations) for a in self.spec.arrays)
-        rows = self._keep + max_block * REWIND_BLOCKS
-        self._rows = rows
-        self._bufs = []
-        for a in self.spec.arrays:
-            # buffer i is the input of layer i; the last one is the array's output
-            self._bufs.append([np.zeros((rows, a.channels), f)
-                               for _ in range(len(a.dilations) + 1)])
-        self._in = np.zeros((rows, 1), f)
+        self._rows = self._keep + max_block * REWIND_BLOCKS
+        off = 0
+        for i, a in enumerate(self.spec.arrays):  # n layers + 1 buffers per array
+            first, n_lay = self._arr[i, 3], self._arr[i, 4]
+            for j in range(n_lay + 1):
+                if j < n_lay:
+                    self._lay[first + j, 7] = off
+                if j > 0:
+                    self._lay[first + j - 1, 8] = off
+                off += self._rows * a.channels
+            self._arr[i, 10] = self._lay[first + n_lay - 1, 8]
+        self._bp = np.zeros(off, f)
+        widest = max(max(a.channels, a.head_size) for a in self.spec.arrays)
+        self._head = np.zeros((2, widest, max_block), f)
+        self._acc = np.zeros((2 * widest, max_block), f)
         self._cond = np.zeros(max_block, f)
-        self._heads = [np.zeros((max_block, a.channels), f) for a in self.spec.arrays]
-        self._head_out = [np.zeros((max_block, a.head_size), f) for a in self.spec.arrays]
-        self._scratch = np.zeros(2 * max(a.channels for a in self.spec.arrays), f)
         self.reset()
 
     def reset(self) -> None:
-        for bufs in self._bufs:
-            for b in bufs:
-                b[:] = 0.0
-        self._in[:] = 0.0
+        self._bp[:] = 0.0
         self._pos = self._keep
         # prewarm: the state a long silence leaves (NAM Core does the same on Reset)
         zeros = np.zeros(self._max_block, np.float32)
         left = self.spec.receptive_field + 1
         while left > 0:
             n = min(left, self._max_block)
-            self.process(zeros[:n])
             zeros[:n] = 0.0
+            self.process(zeros[:n])
             left -= n
 
     def process(self, x: np.ndarray, in_gain: float = 1.0, out_gain: float = 1.0) -> None:
-        n = x.shape[0]
-        if n == 0:
-            return
-        K = kernels
-        if self._pos + n > self._rows:
-            for bufs in self._bufs:
-                for b in bufs:
-                    K.rewind_rows(b, self._pos, self._keep)
-            K.rewind_rows(self._in, self._pos, self._keep)
-            self._pos = self._keep
-        pos = self._pos
-        cond = self._cond  # the condition is the model input, after the input gain
-        np.multiply(x, in_gain, out=cond[:n])
-        K.copy_in(cond, n, self._in[pos:])
-        layer_in, in_row = self._in, pos
-        for i, layers in enumerate(self._layers):
-            bufs = self._bufs[i]
-            head = self._heads[i]
-            if i == 0:
-                head[:n] = 0.0
-            else:
-                head[:n] = self._head_out[i - 1][:n]
-            K.rows_matmul(layer_in, in_row, n, self._rechannel[i], self._head_b[i], False,
-                          bufs[0], pos)
-            for j, (d, w_conv, b_conv, w_mix, w1, b1) in enumerate(layers):
-                K.wavenet_layer(bufs[j], bufs[j + 1], pos, n, d, w_conv, b_conv, w_mix, cond,
-                                w1, b1, self._acts[i], self.spec.arrays[i].gated, head,
-                                self._scratch)
-            K.rows_matmul(head, 0, n, self._head_w[i], self._head_b[i], self._has_head_b[i],
-                          self._head_out[i], 0)
-            layer_in, in_row = bufs[-1], pos
-        np.multiply(self._head_out[-1][:n, 0], self.spec.head_scale * out_gain, out=x)
-        self._pos = pos + n
+        self._pos = kernels.wavenet_block(
+            x, x.shape[0], in_gain, out_gain, self.spec.head_scale, self._pos, self._rows,
+            self._keep, self._wp, self._bp, self._arr, self._lay, self._head, self._acc,
+            self._cond)
