@@ -77,6 +77,10 @@ def cmd_render(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.what == "models":
+        from .bench_models import run_models_bench
+
+        return run_models_bench(seconds=args.seconds, blocks=args.blocks, as_json=args.json)
     from .bench import run_chain_bench
 
     return run_chain_bench(seconds=args.seconds, blocks=args.blocks, as_json=args.json,
@@ -157,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--list", action="store_true", help="list bundled models, IRs, presets")
     r.set_defaults(func=cmd_render)
 
-    b = sub.add_parser("bench", help="per-stage speed against peers, in one run")
+    b = sub.add_parser("bench", help="speed against peers measured in the same run")
+    b.add_argument("what", nargs="?", choices=["chain", "models"], default="chain",
+                   help="the preset's chain stage by stage (default), or every model engine")
     b.add_argument("--json", action="store_true", help="print a JSON list")
     b.add_argument("--seconds", type=float, default=10.0, help="audio per measurement")
     b.add_argument("--blocks", type=lambda s: [int(v) for v in s.split(",")],

@@ -17,3 +17,20 @@ def test_bench_json_rows(capsys):
         assert ("eq", "scipy.sosfilt", block) in seen
     for r in rows:
         assert r["xrt"] > 0 and r["us_per_block"] > 0
+
+
+def test_bench_models_json_rows(capsys):
+    assert main(["bench", "models", "--json", "--seconds", "0.05", "--blocks", "64"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    engines = {(r["model"], r["engine"]) for r in rows}
+    for model in ("nam-wavenet-standard", "nam-wavenet-nano", "lstm-1x16", "gru-1x32"):
+        assert (model, "pedal-numba") in engines
+    assert ("lstm-1x20", "onnxruntime") in engines and ("lstm-1x20", "pytorch") in engines
+    assert all(r["xrt"] > 0 and r["samples_per_s"] > 0 and r["block"] == 64 for r in rows)
+
+
+def test_bench_wavenet_presets_have_the_published_sizes():
+    from pedal.bench_models import wavenet_preset
+
+    sizes = {n: wavenet_preset(n).n_weights for n in ("standard", "lite", "feather", "nano")}
+    assert sizes == {"standard": 13802, "lite": 6554, "feather": 3026, "nano": 842}
