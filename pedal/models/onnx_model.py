@@ -52,6 +52,7 @@ class AmpModelFile:
     engine_kind: str = "onnxruntime"
     why_not_numba: str = ""
     initial: dict = field(default_factory=dict)  # state input name -> [L, 1, H] start values
+    session: object = None  # one onnxruntime session, shared by this model's engines
 
     @property
     def name(self) -> str:
@@ -274,7 +275,9 @@ class OrtEngine:
     def __init__(self, model: AmpModelFile, knobs=()):
         self.model = model
         self.sig = model.signature
-        self.sess = _session(model.data, model.path)
+        if model.session is None:
+            model.session = _session(model.data, model.path)
+        self.sess = model.session
         self.set_knobs(knobs)
         self._bindings = []
 
@@ -402,7 +405,7 @@ def load_onnx(path, *, prefer: str = "numba") -> AmpModelFile:
         model.spec.validate(name)
     except (ValueError, KeyError, IndexError) as exc:
         model.why_not_numba = str(exc)
-    _session(data, name)  # onnxruntime must accept the file either way
+    model.session = _session(data, name)  # onnxruntime must accept the file either way
     if model.spec is not None and prefer == "numba":
         err = _verify(model)  # both engines start from the stored initial state
         if err <= VERIFY_ATOL:
