@@ -21,8 +21,6 @@ REFUSED = {
     "json/smartpedal_wavenet/SmartAmp_bluej_clean_p0088.json": "not supported yet",
     "json/smartpedal_wavenet/SmartPedal_ts9_fullD.json": "not supported yet",
     "json/smartpedal_wavenet/WaveNetVA_WaveNet1-ts7.json": "not supported yet",
-    "onnx/aki_linear_phase_invert.onnx": "don't match the pedal's block signature",
-    "onnx/ortbuilder_nam_lstm_3x24.onnx": "must be float32 [1, N, C]",
 }
 
 
@@ -91,3 +89,12 @@ def test_guitarml_matches_pytorch_built_from_the_state_dict(shared, torch_mod, r
     for i in range(0, len(y), 128):
         eng.process(y[i:i + 128])
     assert np.max(np.abs(y - ref)) < 1e-5
+
+
+def test_other_onnx_interfaces_are_mapped(shared):
+    lstm = load_model(shared / "data/onnx/ortbuilder_nam_lstm_3x24.onnx")
+    sig = lstm.signature
+    assert (sig.audio, sig.y, sig.states) == ("x", "y", [("hin", "hout"), ("cin", "cout")])
+    assert lstm.engine_kind == "numba" and lstm.spec.arch == "lstm-3x24"
+    one = load_model(shared / "data/onnx/aki_linear_phase_invert.onnx")
+    assert one.signature.per_sample and one.engine_kind == "onnxruntime"

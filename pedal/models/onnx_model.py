@@ -29,6 +29,7 @@ _GRU_FROM_ONNX = (1, 0, 2)  # ONNX z,r,h -> PyTorch r,z,n
 
 @dataclass
 class Signature:
+    """How a graph's inputs and outputs map onto the pedal's block call."""
     audio: str
     knob_count: int
     h: str | None
@@ -36,7 +37,14 @@ class Signature:
     y: str
     h_out: str | None
     c_out: str | None
-    state_shape: tuple | None  # (L, 1, H)
+    state_shape: tuple | None  # shape of each state tensor
+    audio_shape: tuple = (1, -1, 1)  # -1 marks the block length N
+    y_shape: tuple = (1, -1, 1)
+    per_sample: bool = False  # the graph takes exactly one sample per call
+
+    @property
+    def states(self):
+        return [(i, o) for i, o in ((self.h, self.h_out), (self.c, self.c_out)) if i]
 
 
 @dataclass
@@ -73,13 +81,76 @@ class AmpModelFile:
 
 
 # ---------------------------------------------------------------------------------------------
+def _free(shape) -> int | None:
+    """Index of the one variable dimension of an audio shape whose other dims are 1."""
+    free = [i for i, d in enumerate(shape) if not (isinstance(d, int) and d > 0)]
+    if len(free) == 1 and all(d == 1 for i, d in enumerate(shape) if i != free[0]):
+        return free[0]
+    return None
+
+
+def _stem(name: str) -> str:
+    """A state tensor's name without its in/out marker: hin, h_in, h_input -> h."""
+    low = name.lower()
+    for tag in ("_output", "_input", "output", "input", "_out", "_in", "out", "in"):
+        if low.endswith(tag) and len(low) > len(tag):
+            return low[: -len(tag)]
+        if low.startswith(tag.strip("_")) and len(low) > len(tag):
+            return low[len(tag.strip("_")):].strip("_")
+    return low
+
+
+def _generic_signature(g: Graph, name: str) -> Signature:
+    """Map another ONNX interface onto the block call: one audio input (a free length, or a
+    single sample per call), state inputs each paired with a same-shaped output."""
+    got = ", ".join(f"{v.name}{v.shape}" for v in g.inputs) or "none"
+    why = (f"{name}: inputs don't match the pedal's block signature (x[1,N,C], h, c -> y, "
+           f"h_out, c_out) and cannot be mapped onto it: ")
+    floats = [v for v in g.inputs if v.elem_type == 1]
+    if len(floats) != len(g.inputs):
+        raise ModelError(why + f"every input must be float32 (inputs are {got})")
+    fixed = lambda v: all(isinstance(d, int) and d > 0 for d in v.shape)  # noqa: E731
+    audio = [v for v in floats if _free(v.shape) is not None]
+    single = [v for v in floats if fixed(v) and int(np.prod(v.shape)) == 1]
+    if len(audio) > 1 or (not audio and len(single) != 1):
+        raise ModelError(why + f"cannot tell which input is the audio (inputs are {got})")
+    a = audio[0] if audio else single[0]
+    per_sample = not audio
+    states = [v for v in floats if v is not a]
+    if any(not fixed(v) for v in states) or len(states) > 2:
+        raise ModelError(why + f"besides the audio, only up to two fixed-shape state inputs "
+                         f"are supported (inputs are {got})")
+    outs = list(g.outputs)
+    pairs = []
+    for v in states:
+        same = [o for o in outs if o.shape == v.shape]
+        named = [o for o in same if _stem(o.name) == _stem(v.name)]
+        pick = named[0] if named else (same[0] if len(same) == 1 else None)
+        if pick is None:
+            raise ModelError(why + f"state input '{v.name}' {v.shape} has no output of the "
+                             "same shape to carry it to the next block")
+        outs.remove(pick)
+        pairs.append((v.name, pick.name))
+    want = (lambda o: _free(o.shape) is not None) if not per_sample else \
+        (lambda o: fixed(o) and int(np.prod(o.shape)) == 1)  # noqa: E731
+    y = [o for o in outs if want(o)]
+    if len(y) != 1:
+        raise ModelError(why + "cannot tell which output is the audio (outputs are "
+                         f"{', '.join(f'{o.name}{o.shape}' for o in g.outputs)})")
+    tmpl = lambda v: tuple(-1 if i == _free(v.shape) else d  # noqa: E731
+                           for i, d in enumerate(v.shape))
+    (h, h_out), (c, c_out) = (pairs + [(None, None)] * 2)[:2]
+    return Signature(a.name, 0, h, c, y[0].name, h_out, c_out,
+                     tuple(states[0].shape) if states else None,
+                     tmpl(a) if not per_sample else tuple(a.shape),
+                     tmpl(y[0]) if not per_sample else tuple(y[0].shape), per_sample)
+
+
 def _signature(g: Graph, name: str) -> Signature:
     by_name = {v.name: v for v in g.inputs}
     outs = [v.name for v in g.outputs]
-    if "x" not in by_name:
-        got = ", ".join(f"{v.name}{v.shape}" for v in g.inputs) or "none"
-        raise ModelError(f"{name}: inputs don't match the pedal's block signature "
-                         f"(x[1,N,C], h, c -> y, h_out, c_out); inputs are {got}")
+    if "x" not in by_name or len(by_name["x"].shape) != 3:
+        return _generic_signature(g, name)
     x = by_name["x"]
     if x.elem_type != 1 or len(x.shape) != 3 or x.shape[0] not in (1, None, "1") \
             or not isinstance(x.shape[2], int) or x.shape[2] < 1:
@@ -106,7 +177,8 @@ def _signature(g: Graph, name: str) -> Signature:
         raise ModelError(f"{name}: every state input (h, c) needs its output (h_out, c_out); "
                          f"inputs {sorted(by_name)}, outputs {outs}")
     return Signature("x", x.shape[2] - 1, "h" if "h" in by_name else None,
-                     "c" if "c" in by_name else None, y, h_out, c_out, state_shape)
+                     "c" if "c" in by_name else None, y, h_out, c_out, state_shape,
+                     (1, -1, x.shape[2]), (1, -1, 1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,10 +216,19 @@ class _Tracer:
             return (q.astype(np.float64) - zero) * scale
         return None
 
+    def plumbing(self, node: Node) -> bool:
+        """Shape-only: reshapes, and a Gather of one scalar index (picks a singleton axis)."""
+        if node.op_type in _PLUMBING:
+            return True
+        if node.op_type == "Gather" and len(node.inputs) > 1:
+            idx = self.const(node.inputs[1])
+            return idx is not None and np.ndim(idx) == 0
+        return False
+
     def source(self, name: str) -> str:
         """Follow shape-only ops back to the first tensor that is not plumbing."""
         seen = 0
-        while name in self.producer and self.producer[name].op_type in _PLUMBING and seen < 64:
+        while name in self.producer and self.plumbing(self.producer[name]) and seen < 64:
             name = self.producer[name].inputs[0]
             seen += 1
         return name
@@ -159,7 +240,7 @@ class _Tracer:
         """Follow shape-only ops forward while the tensor has exactly one consumer."""
         for _ in range(64):
             cons = self.consumers(name)
-            if len(cons) != 1 or cons[0].op_type not in _PLUMBING:
+            if len(cons) != 1 or not self.plumbing(cons[0]):
                 return name
             name = cons[0].outputs[0]
         return name
@@ -245,7 +326,7 @@ def _recognise(g: Graph, sig: Signature, sample_rate: int, name: str) -> Recurre
     n_layers = len(layers)
     spec = RecurrentSpec(cell, layers, wd[:, 0], bd, skip, sig.knob_count + 1, sample_rate,
                          linear_before_reset=lbr if cell == "gru" else True)
-    if sig.state_shape is not None and sig.state_shape != (n_layers, 1, hidden):
+    if sig.state_shape is not None and int(np.prod(sig.state_shape)) != n_layers * hidden:
         raise ValueError(f"state shape {sig.state_shape} does not fit {n_layers}x{hidden}")
     if sig.h is None:
         raise ValueError("the graph carries no state between blocks")
@@ -287,20 +368,23 @@ class OrtEngine:
             raise ModelError(f"model takes {self.sig.knob_count} knob value(s), got {knobs.size}")
         self.knobs = knobs
         if getattr(self, "_x", None) is not None:
-            self._x[0, :, 1:] = knobs
+            self._x[:, 1:] = knobs
 
     def prepare(self, max_block: int):
         sig = self.sig
         f = np.float32
-        self._x = np.zeros((1, max_block, sig.knob_count + 1), f)
-        self._x[0, :, 1:] = self.knobs
-        self._y = np.zeros((1, max_block, 1), f)
+        self._x = np.zeros((max_block, sig.knob_count + 1), f)  # [N, C], as [1, N, C] is
+        self._x[:, 1:] = self.knobs
+        self._y = np.zeros(max_block, f)
         shape = sig.state_shape or (1, 1, 1)
         self._s_in = {k: np.zeros(shape, f) for k in (sig.h, sig.c) if k}
         self._s_out = {k: np.zeros(shape, f) for k in (sig.h_out, sig.c_out) if k}
         self._pairs = [(self._s_out[o], self._s_in[i]) for i, o in
                        ((sig.h, sig.h_out), (sig.c, sig.c_out)) if i]
-        self._bindings = [self._bind(n) for n in range(max_block + 1)]
+        sizes = [1] if sig.per_sample else range(1, max_block + 1)
+        self._bindings = [None] * (max_block + 1)
+        for n in sizes:
+            self._bindings[n] = self._bind(n)
         self.reset()
         # one call so onnxruntime allocates its working memory now, not on the audio thread
         self.process(np.zeros(max_block, f))
@@ -311,11 +395,12 @@ class OrtEngine:
             return None
         io = self.sess.io_binding()
         f = np.float32
-        io.bind_input(self.sig.audio, "cpu", 0, f, [1, n, self._x.shape[2]],
+        shape = lambda tmpl: [n if d == -1 else d for d in tmpl]  # noqa: E731
+        io.bind_input(self.sig.audio, "cpu", 0, f, shape(self.sig.audio_shape),
                       self._x.ctypes.data)
         for k, a in self._s_in.items():
             io.bind_input(k, "cpu", 0, f, list(a.shape), a.ctypes.data)
-        io.bind_output(self.sig.y, "cpu", 0, f, [1, n, 1], self._y.ctypes.data)
+        io.bind_output(self.sig.y, "cpu", 0, f, shape(self.sig.y_shape), self._y.ctypes.data)
         for k, a in self._s_out.items():
             io.bind_output(k, "cpu", 0, f, list(a.shape), a.ctypes.data)
         return io
@@ -328,10 +413,19 @@ class OrtEngine:
         n = x.shape[0]
         if n == 0:
             return
-        xin = self._x[0, :n, 0]
+        if self.sig.per_sample:  # a graph that takes one sample per call (slow, but exact)
+            one = self._bindings[1]
+            for t in range(n):
+                self._x[0, 0] = x[t] * in_gain
+                self.sess.run_with_iobinding(one)
+                x[t] = self._y[0] * out_gain
+                for src, dst in self._pairs:
+                    np.copyto(dst, src)
+            return
+        xin = self._x[:n, 0]
         np.multiply(x, in_gain, out=xin)
         self.sess.run_with_iobinding(self._bindings[n])
-        np.multiply(self._y[0, :n, 0], out_gain, out=x)
+        np.multiply(self._y[:n], out_gain, out=x)
         for src, dst in self._pairs:
             np.copyto(dst, src)
 
