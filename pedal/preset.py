@@ -42,6 +42,7 @@ SCHEMA = Section({
         "normalize_loudness": Bool(True),   # -18 dB loudness when the model states it
         "calibrate_input": Bool(False),     # NAM input_level_dbu against interface_dbu
         "interface_dbu": Num(-60, 60, 12.0, "dBu"),
+        "fast_tanh": Bool(False),           # NAM plugin's tanh approximation (WaveNets)
     }),
     "cab": Section({
         "enabled": Bool(True),
@@ -94,7 +95,8 @@ class Preset:
         blocks.append(gate)
         a = d["amp"]
         amp = AmpModel(self.model, a["input_gain_db"], a["output_gain_db"], a["knobs"],
-                       a["normalize_loudness"], a["calibrate_input"], a["interface_dbu"])
+                       a["normalize_loudness"], a["calibrate_input"], a["interface_dbu"],
+                       a["fast_tanh"])
         amp.enabled = a["enabled"]
         blocks.append(amp)
         if self.ir is not None:

@@ -98,3 +98,31 @@ def test_other_onnx_interfaces_are_mapped(shared):
     assert lstm.engine_kind == "numba" and lstm.spec.arch == "lstm-3x24"
     one = load_model(shared / "data/onnx/aki_linear_phase_invert.onnx")
     assert one.signature.per_sample and one.engine_kind == "onnxruntime"
+
+
+def test_fast_tanh_is_nams_formula_and_close_to_exact(shared):
+    from pedal import kernels
+    from pedal.models.wavenet import WaveNetEngine
+
+    # the formula as NAM's activations.h writes it (the spec's rounded constants)
+    x = np.linspace(-6, 6, 2001)
+    ax = np.abs(x)
+    nam = x * (2.4555 + 2.4555 * ax + (0.8932 + 0.8212 * ax) * x * x) / (
+        2.4451 + (2.4451 + x * x) * np.abs(x + 0.8146 * x * ax))
+    ours = np.array([kernels._activate.py_func(v, 5) for v in x])
+    assert np.max(np.abs(ours - nam)) < 2e-4          # same curve (constants to 4 places)
+    assert 1e-4 < np.max(np.abs(ours - np.tanh(x))) < 0.01  # an approximation, a close one
+    model = load_model(shared / "data/nam/PhillipeP_BOSS_SD1_feather.nam")
+    g = np.load(shared / "golden/nam__PhillipeP_BOSS_SD1_feather.nam.npz")
+    xin = np.load(shared / "golden" / str(g["input_file"]))["input"].astype(np.float32)
+    outs = []
+    for fast in (False, True):
+        eng = model.make_engine(fast_tanh=fast)
+        assert isinstance(eng, WaveNetEngine) and eng.fast_tanh == fast
+        eng.prepare(64)
+        y = xin.copy()
+        for i in range(0, len(y), 64):
+            eng.process(y[i:i + 64])
+        outs.append(y)
+    assert np.max(np.abs(outs[0] - g["output"])) < 1e-4
+    assert 0 < np.max(np.abs(outs[1] - outs[0])) < 0.05

@@ -39,11 +39,12 @@ class NativeModel:
     def knob_count(self) -> int:
         return getattr(self.spec, "input_size", 1) - 1
 
-    def make_engine(self, knobs=()):
+    def make_engine(self, knobs=(), fast_tanh: bool = False):
+        """fast_tanh applies to WaveNets (as NAM's plugin runs them); others are exact."""
         if isinstance(self.spec, RecurrentSpec):
             return RecurrentEngine(self.spec, knobs)
         if isinstance(self.spec, WaveNetSpec):
-            return WaveNetEngine(self.spec, knobs)
+            return WaveNetEngine(self.spec, knobs, fast_tanh)
         return LinearEngine(self.spec, knobs)
 
     def describe(self) -> str:

@@ -70,7 +70,7 @@ class AmpModelFile:
     def knob_count(self) -> int:
         return self.signature.knob_count
 
-    def make_engine(self, knobs=()):
+    def make_engine(self, knobs=(), fast_tanh: bool = False):  # noqa: ARG002 - WaveNets only
         if self.engine_kind == "numba":
             return RecurrentEngine(self.spec, knobs)
         return OrtEngine(self, knobs)

@@ -113,9 +113,12 @@ class WaveNetEngine:
     weights packed in one array, every layer's history in another, channel-major so the
     inner loops run over the block's time steps."""
 
-    def __init__(self, spec: WaveNetSpec, knobs=()):
+    def __init__(self, spec: WaveNetSpec, knobs=(), fast_tanh: bool = False):
+        """fast_tanh: NAM's rational tanh approximation in place of tanh, as the NAM plugin
+        runs its models (``enable_fast_tanh``); exact tanh is the default."""
         spec.validate()
         self.spec = spec
+        self.fast_tanh = bool(fast_tanh)
         self.set_knobs(knobs)
         pool, arr_rows, lay_rows = [], [], []
         used = 0
@@ -138,12 +141,17 @@ class WaveNetEngine:
             ohw = put(a.head_w.T)  # [C, Hd]
             ohb = put(a.head_b if a.head_b is not None else np.zeros(a.head_size))
             arr_rows.append([a.channels, a.input_size, a.head_size, first, len(a.dilations),
-                             orc, ohw, ohb, ACTIVATIONS[a.activation], int(a.gated), 0])
+                             orc, ohw, ohb, self._activation(a.activation), int(a.gated), 0])
             first += len(a.dilations)
         self._wp = np.concatenate(pool)
         self._arr = np.array(arr_rows, dtype=np.int64)
         self._lay = np.array(lay_rows, dtype=np.int64)
         self._max_block = 0
+
+    def _activation(self, name: str) -> int:
+        if self.fast_tanh and name == "Tanh":
+            return ACTIVATIONS["Fasttanh"]
+        return ACTIVATIONS[name]
 
     def set_knobs(self, knobs):
         if len(list(knobs)):
