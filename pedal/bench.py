@@ -7,24 +7,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 import numpy as np
 
 from .blocks import ProcessSpec
-
-
-def _time_blocks(fn, x: np.ndarray, block: int, repeats: int = 3) -> float:
-    """Best-of-``repeats`` seconds to feed ``x`` to ``fn`` in blocks (after a warm-up)."""
-    fn(x[:block].copy())
-    best = float("inf")
-    for _ in range(repeats):
-        y = x.copy()
-        t0 = time.perf_counter()
-        for i in range(0, len(y), block):
-            fn(y[i:i + block])
-        best = min(best, time.perf_counter() - t0)
-    return best
+from .timing import stream_seconds
 
 
 class _ScipySos:
@@ -105,14 +92,17 @@ def measure_chain(preset, seconds: float, blocks) -> list[dict]:
                      "note": note})
 
     for block in blocks:
+        def timed(fn, block=block):
+            return stream_seconds(fn, x, block, repeats=3)
+
         spec = ProcessSpec(sr, block)
         chain = preset.build_chain()
         chain.prepare(spec)
         for b in chain:
             b.prepare(spec)
-            add(b.name, "pedal", block, _time_blocks(b.process, x, block), b.describe())
+            add(b.name, "pedal", block, timed(b.process), b.describe())
         chain.prepare(spec)
-        add("chain", "pedal", block, _time_blocks(chain.process, x, block), chain.describe())
+        add("chain", "pedal", block, timed(chain.process), chain.describe())
         amp = chain.by_name("amp")
         if amp is not None and amp.model.engine_kind == "numba":
             model = amp.model
@@ -120,7 +110,7 @@ def measure_chain(preset, seconds: float, blocks) -> list[dict]:
             try:
                 peer = AmpModel(model, amp.input_gain_db, amp.output_gain_db, amp.knobs)
                 peer.prepare(spec)
-                add("amp", "onnxruntime", block, _time_blocks(peer.process, x, block),
+                add("amp", "onnxruntime", block, timed(peer.process),
                     "same file, I/O bound to buffers")
             finally:
                 model.engine_kind = "numba"
@@ -128,23 +118,21 @@ def measure_chain(preset, seconds: float, blocks) -> list[dict]:
         eq = chain.by_name("eq")
         try:
             if eq is not None:
-                add("eq", "scipy.sosfilt", block, _time_blocks(_ScipySos(eq.sos()), x, block))
+                add("eq", "scipy.sosfilt", block, timed(_ScipySos(eq.sos())))
             if cab is not None:
                 add("cab", "scipy.oaconvolve", block,
-                    _time_blocks(_ScipyOla(cab.taps), x, block), "overlap-add per block")
+                    timed(_ScipyOla(cab.taps)), "overlap-add per block")
         except ImportError:
             pass
         try:
             import pedalboard
 
             if eq is not None:
-                add("eq", "pedalboard", block, _time_blocks(_pedalboard_eq(eq.bands, sr), x,
-                                                            block))
+                add("eq", "pedalboard", block, timed(_pedalboard_eq(eq.bands, sr)))
             if cab is not None:
                 conv = pedalboard.Convolution(cab.taps[None, :].astype(np.float32),
                                               sample_rate=sr)
-                add("cab", "pedalboard", block, _time_blocks(_Pedalboard([conv], sr), x,
-                                                             block), "JUCE Convolution")
+                add("cab", "pedalboard", block, timed(_Pedalboard([conv], sr)), "JUCE Convolution")
         except ImportError:
             pass
     return rows

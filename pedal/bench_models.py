@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 from .models import NativeModel
+from .timing import stream_seconds
 from .models.recurrent import RecurrentLayer, RecurrentSpec
 from .models.wavenet import LayerArray, WaveNetSpec
 
@@ -62,20 +62,6 @@ def _models():
         "lstm", 20)), ("lstm-1x40", recurrent_preset("lstm", 40)),
         ("gru-1x32", recurrent_preset("gru", 32))]
     return out
-
-
-def _time(fn, x, block, budget_s):
-    """Seconds to stream x through fn block by block (stops early past budget_s, scaled)."""
-    fn(x[:block].copy())
-    y = x.copy()
-    t0 = time.perf_counter()
-    done = 0
-    for i in range(0, len(y), block):
-        fn(y[i:i + block])
-        done = i + block
-        if time.perf_counter() - t0 > budget_s:
-            break
-    return (time.perf_counter() - t0) * len(y) / min(done, len(y))
 
 
 def _torch_peer(spec, block):
@@ -146,17 +132,19 @@ def measure_models(seconds: float, blocks, budget_s: float = 3.0) -> list[dict]:
             except ImportError:
                 pass
         for block in blocks:
+            def timed(fn, block=block):
+                return stream_seconds(fn, x, block, budget_s=budget_s)
+
             eng = native.make_engine()
             eng.prepare(block)
-            add(name, "pedal-numba", block, _time(eng.process, x, block, budget_s))
+            add(name, "pedal-numba", block, timed(eng.process))
             if onnx_model is not None:
                 ort = onnx_model.make_engine()
                 ort.prepare(block)
-                add(name, "onnxruntime", block, _time(ort.process, x, block, budget_s),
+                add(name, "onnxruntime", block, timed(ort.process),
                     "stateful block call, I/O bound to buffers")
             try:
-                add(name, "pytorch", block, _time(_torch_peer(spec, block), x, block,
-                                                  budget_s),
+                add(name, "pytorch", block, timed(_torch_peer(spec, block)),
                     "nn.LSTM/GRU with state" if isinstance(spec, RecurrentSpec) else
                     "Conv1d stack, receptive field recomputed per block")
             except ImportError:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+
+from ..timing import stream_seconds
 
 
 def measure_xrt(model, block: int = 64, seconds: float = 1.0, knobs=None) -> float:
@@ -13,11 +13,7 @@ def measure_xrt(model, block: int = 64, seconds: float = 1.0, knobs=None) -> flo
     eng.prepare(block)
     n = int(seconds * model.sample_rate)
     x = (0.2 * np.random.default_rng(0).standard_normal(n)).astype(np.float32)
-    eng.process(x[:block].copy())  # first call loads the kernels
-    t0 = time.perf_counter()
-    for i in range(0, n, block):
-        eng.process(x[i:i + block])
-    return seconds / (time.perf_counter() - t0)
+    return seconds / stream_seconds(eng.process, x, block)
 
 
 def describe(model, block: int = 64, measure: bool = True) -> dict:
