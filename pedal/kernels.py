@@ -239,21 +239,6 @@ def level_dc(x, n, target_gain, smooth_coef, dc_on, dc_r, state):
     state[2] = y1
 
 
-@njit(**_JIT_STRICT)
-def crossfade(x, n, other, pos, length):
-    """x[t] = fade-in of x over fade-out of other, starting at ``pos`` of ``length`` samples.
-
-    Returns the new position. Equal-gain linear ramp (both signals are correlated: the same guitar).
-    """
-    for t in range(n):
-        if pos >= length:
-            break
-        g = (pos + 1.0) / (length + 1.0)
-        x[t] = g * x[t] + (1.0 - g) * other[t]
-        pos += 1
-    return pos
-
-
 # --------------------------------------------------------------------------------------------
 # FFT: iterative radix-2 complex FFT on split re/im arrays, and a real FFT of size 2P through a
 # complex FFT of size P. Tables (bit reversal, twiddles) are made once in prepare.

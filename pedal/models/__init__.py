@@ -15,7 +15,6 @@ from .recurrent import RecurrentEngine, RecurrentSpec
 from .wavenet import WaveNetEngine, WaveNetSpec
 
 MAX_JSON_BYTES = 32 * 1024 * 1024
-MODEL_SUFFIXES = (".onnx", ".nam", ".json")
 
 
 @dataclass
