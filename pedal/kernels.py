@@ -522,6 +522,10 @@ def _activate(v, kind):
         return v if v > 0.0 else 0.01 * v
     if kind == 4:
         return sigmoid_f(v)
+    if kind == 6:
+        return v / (1.0 + abs(v))
+    if kind == 7:
+        return v
     av = abs(v)
     x2 = v * v
     return (v * (2.45550750702956 + 2.45550750702956 * av + (0.893229853513558
@@ -554,8 +558,10 @@ def wavenet_block(x, n, in_gain, out_gain, head_scale, pos, rows, keep, wp, bp, 
     Buffers are channel-major: channel c of a layer buffer at ``off`` is bp[off + c*rows + r]
     for row (time step) r; ``pos`` is the row of the block's first sample.
     wp: packed weights; arr_tab[i]: C, Cin, Hd, first layer, n layers, rechannel [Cin, C],
-    head_w [C, Hd], head_b [Hd], activation, gated, output buffer; lay_tab[l]: dilation, K,
-    conv [K, C, M], conv bias [M], mixin [M], 1x1 [C_in=j, C_out], 1x1 bias, in buf, out buf.
+    head_w [A, Hd], head_b [Hd], activation, gated, output buffer, rechannel bias [C] (-1:
+    none), gate activation, A (head accumulator channels); lay_tab[l]: dilation, K,
+    conv [K, C, M], conv bias [M], mixin [M], 1x1 [C_in=j, C_out], 1x1 bias, in buf, out buf,
+    layer head [C, A] (-1: the activations themselves are summed, A = C, as in NAM).
     head: [2, maxC, max_block] (head in / head out); acc: [2*maxC, max_block] scratch.
     Returns the new row position (every buffer is rewound when a block would not fit).
 
@@ -583,10 +589,11 @@ def wavenet_block(x, n, in_gain, out_gain, head_scale, pos, rows, keep, wp, bp, 
         first, n_lay = arr_tab[i, 3], arr_tab[i, 4]
         orc, ohw, ohb = arr_tab[i, 5], arr_tab[i, 6], arr_tab[i, 7]
         act, gated = arr_tab[i, 8], arr_tab[i, 9]
+        orb, gate_act, n_acc = arr_tab[i, 11], arr_tab[i, 12], arr_tab[i, 13]
         hin = head[i & 1]
         hout = head[(i + 1) & 1]
         if i == 0:
-            for c in range(c_n):
+            for c in range(n_acc):
                 hc = hin[c, :n]
                 for t in range(n):
                     hc[t] = 0.0
@@ -596,8 +603,9 @@ def wavenet_block(x, n, in_gain, out_gain, head_scale, pos, rows, keep, wp, bp, 
         for c in range(c_n):
             base = dst + c * rows + pos
             out = bp[base:base + n]
+            b0 = wp[orb + c] if orb >= 0 else 0.0
             for t in range(n):
-                out[t] = 0.0
+                out[t] = b0
             for j in range(c_in):
                 w = wp[orc + j * c_n + c]
                 sb = src + j * rows + pos
@@ -609,7 +617,7 @@ def wavenet_block(x, n, in_gain, out_gain, head_scale, pos, rows, keep, wp, bp, 
             dil, taps = lay_tab[l, 0], lay_tab[l, 1]
             oc, ob, om, o1, ob1 = lay_tab[l, 2], lay_tab[l, 3], lay_tab[l, 4], lay_tab[l, 5], \
                 lay_tab[l, 6]
-            bi, bo = lay_tab[l, 7], lay_tab[l, 8]
+            bi, bo, olh = lay_tab[l, 7], lay_tab[l, 8], lay_tab[l, 9]
             for m in range(m_out):
                 am = acc[m, :n]
                 bm = wp[ob + m]
@@ -629,13 +637,20 @@ def wavenet_block(x, n, in_gain, out_gain, head_scale, pos, rows, keep, wp, bp, 
                 if gated:
                     ag = acc[c_n + c, :n]
                     for t in range(n):
-                        ac[t] = _activate(ac[t], act) * sigmoid_f(ag[t])
+                        ac[t] = _activate(ac[t], act) * _activate(ag[t], gate_act)
                 else:
                     for t in range(n):
                         ac[t] = _activate(ac[t], act)
-                hc = hin[c, :n]
-                for t in range(n):
-                    hc[t] += ac[t]
+                if olh < 0:
+                    hc = hin[c, :n]
+                    for t in range(n):
+                        hc[t] += ac[t]
+                else:  # this layer's own head weights (skip channels concatenated)
+                    for h in range(n_acc):
+                        w = wp[olh + c * n_acc + h]
+                        hc = hin[h, :n]
+                        for t in range(n):
+                            hc[t] += w * ac[t]
             for c in range(c_n):
                 ib = bi + c * rows + pos
                 obf = bo + c * rows + pos
@@ -655,7 +670,7 @@ def wavenet_block(x, n, in_gain, out_gain, head_scale, pos, rows, keep, wp, bp, 
             bh = wp[ohb + h]
             for t in range(n):
                 ho[t] = bh
-            for c in range(c_n):
+            for c in range(n_acc):
                 w = wp[ohw + c * hd + h]
                 hc = hin[c, :n]
                 for t in range(n):

@@ -18,9 +18,6 @@ REFUSED = {
     "nam/namcore_wavenet_condition_dsp.nam": "version 0.6.0 is not supported",
     "json/smartamppro/SmartAmpPro_Heavy.json": "not supported yet",
     "json/smartamppro/SmartAmpPro_TubeClean.json": "not supported yet",
-    "json/smartpedal_wavenet/SmartAmp_bluej_clean_p0088.json": "not supported yet",
-    "json/smartpedal_wavenet/SmartPedal_ts9_fullD.json": "not supported yet",
-    "json/smartpedal_wavenet/WaveNetVA_WaveNet1-ts7.json": "not supported yet",
 }
 
 

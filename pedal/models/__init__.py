@@ -60,7 +60,7 @@ def _family(doc) -> str:
     if "layers" in doc and "in_shape" in doc:
         return "keras"
     if "variables" in doc and "dilations" in doc:
-        return "smartpedal-wavenet"
+        return "wavenetva"
     if "conv1d" in doc and "lstm" in doc:
         return "smartamppro"
     return ""
@@ -94,6 +94,10 @@ def load_model(path):
         spec, sr, meta = json_models.parse_guitarml(doc, name)
     elif family == "keras":
         spec, sr, meta = json_models.parse_keras(doc, name)
+    elif family == "wavenetva":
+        from .wavenetva import parse_wavenetva
+
+        spec, sr, meta = parse_wavenetva(doc, name)
     elif family:
         raise ModelError(f"{name}: {family} json models are recognised but not supported yet")
     else:

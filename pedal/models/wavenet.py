@@ -15,7 +15,8 @@ import numpy as np
 from .. import kernels
 from ..errors import ModelError
 
-ACTIVATIONS = {"Tanh": 0, "Hardtanh": 1, "ReLU": 2, "LeakyReLU": 3, "Sigmoid": 4, "Fasttanh": 5}
+ACTIVATIONS = {"Tanh": 0, "Hardtanh": 1, "ReLU": 2, "LeakyReLU": 3, "Sigmoid": 4, "Fasttanh": 5,
+               "Softsign": 6, "Linear": 7}
 REWIND_BLOCKS = 32
 MAX_CHANNELS = 128
 MAX_DILATION = 1 << 16
@@ -38,8 +39,17 @@ class LayerArray:
     mixin: list  # per layer [M, Cc]
     w1x1: list  # per layer [C, C]
     b1x1: list  # per layer [C]
-    head_w: np.ndarray  # [Hd, C]
+    head_w: np.ndarray  # [Hd, A]: A = C, or layer_head_w's A
     head_b: np.ndarray | None  # [Hd]
+    # the GuitarML/WaveNetVA variant: a bias on the rechannel, a gate other than the sigmoid,
+    # and per-layer head weights (its skip channels are concatenated, not summed)
+    rechannel_b: np.ndarray | None = None  # [C]
+    gate_activation: str = "Sigmoid"
+    layer_head_w: list | None = None  # per layer [A, C]
+
+    @property
+    def head_inputs(self) -> int:
+        return self.layer_head_w[0].shape[0] if self.layer_head_w else self.channels
 
     @property
     def receptive_field(self) -> int:
@@ -52,6 +62,9 @@ class WaveNetSpec:
     head_scale: float
     sample_rate: int = 48000
     metadata: dict = field(default_factory=dict)
+    # NAM's format starts from the zero-input steady state; WaveNetVA-style files from zero
+    # history (their training zero-pads each layer's input)
+    prewarm: bool = True
 
     @property
     def receptive_field(self) -> int:
@@ -66,6 +79,8 @@ class WaveNetSpec:
         n = 1
         for a in self.arrays:
             n += a.rechannel.size + a.head_w.size + (a.head_b.size if a.head_b is not None else 0)
+            n += (a.rechannel_b.size if a.rechannel_b is not None else 0)
+            n += sum(w.size for w in a.layer_head_w or [])
             n += sum(w.size + b.size + m.size + w1.size + b1.size for w, b, m, w1, b1 in
                      zip(a.conv_w, a.conv_b, a.mixin, a.w1x1, a.b1x1))
         return n
@@ -76,16 +91,19 @@ class WaveNetSpec:
         for a in self.arrays:
             m = 2 * a.channels if a.gated else a.channels
             per = m * a.channels * a.kernel_size + m * a.condition_size + a.channels ** 2
-            n += a.channels * a.input_size + len(a.dilations) * per + a.head_size * a.channels
+            if a.layer_head_w:
+                per += a.head_inputs * a.channels
+            n += a.channels * a.input_size + len(a.dilations) * per + a.head_size * a.head_inputs
         return n
 
     def validate(self, name="<memory>"):
         prev_head = None
         for i, a in enumerate(self.arrays):
             where = f"{name}: config.layers[{i}]"
-            if a.activation not in ACTIVATIONS:
-                raise ModelError(f"{where}.activation: must be one of "
-                                 f"{', '.join(ACTIVATIONS)}, got {a.activation!r}")
+            for key, act in (("activation", a.activation), ("gate", a.gate_activation)):
+                if act not in ACTIVATIONS:
+                    raise ModelError(f"{where}.{key}: must be one of "
+                                     f"{', '.join(ACTIVATIONS)}, got {act!r}")
             if not 1 <= a.channels <= MAX_CHANNELS or not 1 <= a.kernel_size <= 64:
                 raise ModelError(f"{where}: channels {a.channels} / kernel_size "
                                  f"{a.kernel_size} out of range")
@@ -93,13 +111,13 @@ class WaveNetSpec:
                 raise ModelError(f"{where}.condition_size: must be 1, got {a.condition_size}")
             if not a.dilations or any(not 1 <= d <= MAX_DILATION for d in a.dilations):
                 raise ModelError(f"{where}.dilations: must be 1..{MAX_DILATION}")
-            if prev_head is not None and prev_head != a.channels:
+            if prev_head is not None and prev_head != a.head_inputs:
                 raise ModelError(f"{where}: head input of {prev_head} channels does not fit "
                                  f"{a.channels} channels")
             prev_head = a.head_size
             arrays = [a.rechannel, a.head_w] + a.conv_w + a.conv_b + a.mixin + a.w1x1 + a.b1x1
-            if a.head_b is not None:
-                arrays.append(a.head_b)
+            arrays += [w for w in (a.head_b, a.rechannel_b) if w is not None]
+            arrays += a.layer_head_w or []
             if not all(np.all(np.isfinite(w)) for w in arrays):
                 raise ModelError(f"{where}: NaN or infinite weights")
         if self.arrays[-1].head_size != 1:
@@ -133,15 +151,18 @@ class WaveNetEngine:
         first = 0
         for a in spec.arrays:
             orc = put(a.rechannel.T)  # [Cin, C]
-            for w, b, m, w1, b1, d in zip(a.conv_w, a.conv_b, a.mixin, a.w1x1, a.b1x1,
-                                          a.dilations):
+            for j, (w, b, m, w1, b1, d) in enumerate(zip(a.conv_w, a.conv_b, a.mixin, a.w1x1,
+                                                         a.b1x1, a.dilations)):
                 lay_rows.append([int(d), a.kernel_size,
                                  put(np.transpose(w, (2, 1, 0))),  # [K, C, M]
-                                 put(b), put(m[:, 0]), put(w1.T), put(b1), 0, 0])
-            ohw = put(a.head_w.T)  # [C, Hd]
+                                 put(b), put(m[:, 0]), put(w1.T), put(b1), 0, 0,
+                                 put(a.layer_head_w[j].T) if a.layer_head_w else -1])  # [C, A]
+            ohw = put(a.head_w.T)  # [A, Hd]
             ohb = put(a.head_b if a.head_b is not None else np.zeros(a.head_size))
+            orb = put(a.rechannel_b) if a.rechannel_b is not None else -1
             arr_rows.append([a.channels, a.input_size, a.head_size, first, len(a.dilations),
-                             orc, ohw, ohb, self._activation(a.activation), int(a.gated), 0])
+                             orc, ohw, ohb, self._activation(a.activation), int(a.gated), 0,
+                             orb, ACTIVATIONS[a.gate_activation], a.head_inputs])
             first += len(a.dilations)
         self._wp = np.concatenate(pool)
         self._arr = np.array(arr_rows, dtype=np.int64)
@@ -174,7 +195,7 @@ class WaveNetEngine:
                 off += self._rows * a.channels
             self._arr[i, 10] = self._lay[first + n_lay - 1, 8]
         self._bp = np.zeros(off, f)
-        widest = max(max(a.channels, a.head_size) for a in self.spec.arrays)
+        widest = max(max(a.channels, a.head_size, a.head_inputs) for a in self.spec.arrays)
         self._head = np.zeros((2, widest, max_block), f)
         self._acc = np.zeros((2 * widest, max_block), f)
         self._cond = np.zeros(max_block, f)
@@ -183,6 +204,8 @@ class WaveNetEngine:
     def reset(self) -> None:
         self._bp[:] = 0.0
         self._pos = self._keep
+        if not self.spec.prewarm:
+            return
         # prewarm: the state a long silence leaves (NAM Core does the same on Reset)
         zeros = np.zeros(self._max_block, np.float32)
         left = self.spec.receptive_field + 1
