@@ -1,6 +1,7 @@
 """pedal convert: the converted ONNX plays like the original; pedal info reports the model."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,3 +53,30 @@ def test_info_json(shared, capsys):
     assert info["weights"] == 13802 and info["macs_per_sample"] == 13320
     assert info["receptive_field"] == 4093 and info["sample_rate"] == 48000
     assert info["loudness"] == pytest.approx(-21.0375, abs=1e-3)
+
+
+def _huge_wavenet():
+    """A WaveNet far beyond any CPU's real-time budget: 128 channels, 20 layers, about
+    2 MMAC per sample."""
+    from pedal.models import NativeModel
+    from pedal.models.wavenet import LayerArray, WaveNetSpec
+
+    c, dil = 128, [1, 2, 4, 8, 16] * 4
+    z = np.zeros
+    arr = LayerArray(1, 1, 1, c, 3, dil, "Tanh", True, False, z((c, 1)),
+                     [z((2 * c, c, 3))] * 20, [z(2 * c)] * 20, [z((2 * c, 1))] * 20,
+                     [z((c, c))] * 20, [z(c)] * 20, z((1, c)), None)
+    return NativeModel("huge.nam", "nam", WaveNetSpec([arr], 1.0), 48000)
+
+
+def test_realtime_budget_check_refuses_a_model_that_cannot_keep_up(tmp_path):
+    from pedal.errors import ModelError
+    from pedal.models import load_model
+    from pedal.models.info import check_realtime
+
+    small = load_model(Path(__file__).parents[1] / "models/pedal_overdrive_lstm16.onnx")
+    assert 0 < check_realtime(small, 64) < 0.5
+    big = _huge_wavenet()
+    with pytest.raises(ModelError, match=r"too slow for real time at block 64: it needs "
+                                         r"[\d.]+ ms of each 1.33 ms block"):
+        check_realtime(big, 64)

@@ -60,8 +60,10 @@ class AmpModel(Block):
     def _prepare(self, spec):
         if int(spec.sample_rate) != self.model.sample_rate:
             raise ModelError(f"{self.model.path}: model runs at {self.model.sample_rate} Hz, "
-                             f"the chain at {int(spec.sample_rate)} Hz (resampling around a "
-                             "model is not built yet)")
+                             f"the chain at {int(spec.sample_rate)} Hz: run the chain at "
+                             f"{self.model.sample_rate} Hz or use a {int(spec.sample_rate)} Hz "
+                             "model (the pedal does not resample inside the chain: it would "
+                             "add latency to every note)")
         self.engine.prepare(spec.max_block)
 
     def reset(self):

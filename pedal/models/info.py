@@ -4,16 +4,36 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ModelError
 from ..timing import stream_seconds
 
 
-def measure_xrt(model, block: int = 64, seconds: float = 1.0, knobs=None) -> float:
-    """Times real time of the model's engine on noise-like guitar level input."""
+MAX_LOAD = 0.5  # share of each block's time the amp model may take on the audio thread
+
+
+def measure_xrt(model, block: int = 64, seconds: float = 1.0, knobs=None,
+                budget_s: float | None = None) -> float:
+    """Times real time of the model's engine on noise-like guitar level input (a run longer
+    than ``budget_s`` wall seconds stops early and is scaled)."""
     eng = model.make_engine(knobs if knobs is not None else [0.5] * model.knob_count)
     eng.prepare(block)
     n = int(seconds * model.sample_rate)
     x = (0.2 * np.random.default_rng(0).standard_normal(n)).astype(np.float32)
-    return seconds / stream_seconds(eng.process, x, block)
+    return seconds / stream_seconds(eng.process, x, block, budget_s=budget_s)
+
+
+def check_realtime(model, block: int, max_load: float = MAX_LOAD, knobs=None) -> float:
+    """The real-time budget check a model passes before it is swapped in: its engine, timed
+    here at ``block``, must take at most ``max_load`` of each block's duration. Returns the
+    load (0..1); raises ModelError naming the file and both figures. Off the audio thread."""
+    xrt = measure_xrt(model, block, seconds=0.5, knobs=knobs, budget_s=0.5)
+    load = 1.0 / xrt
+    if load > max_load:
+        ms = 1000.0 * block / model.sample_rate
+        raise ModelError(f"{model.path}: too slow for real time at block {block}: it needs "
+                         f"{load * ms:.2f} ms of each {ms:.2f} ms block ({100 * load:.0f}%, "
+                         f"{xrt:.1f}x real time), the limit is {100 * max_load:.0f}%")
+    return load
 
 
 def describe(model, block: int = 64, measure: bool = True) -> dict:
@@ -36,5 +56,9 @@ def describe(model, block: int = 64, measure: bool = True) -> dict:
             info[key] = meta[key]
     if measure:
         info["block"] = block
-        info["xrt"] = round(measure_xrt(model, block), 1)
+        xrt = measure_xrt(model, block)
+        info["xrt"] = round(xrt, 1)
+        # the share of each block the daemon's budget check would see (limit MAX_LOAD)
+        info["realtime_load"] = round(1.0 / xrt, 3)
+        info["realtime_ok"] = 1.0 / xrt <= MAX_LOAD
     return info
