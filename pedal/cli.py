@@ -81,6 +81,11 @@ def cmd_bench(args) -> int:
         from .bench_models import run_models_bench
 
         return run_models_bench(seconds=args.seconds, blocks=args.blocks, as_json=args.json)
+    if args.what == "tuner":
+        from .bench_tuner import run_tuner_bench
+
+        di = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "di"
+        return run_tuner_bench(as_json=args.json, di_dir=args.di or di)
     from .bench import run_chain_bench
 
     return run_chain_bench(seconds=args.seconds, blocks=args.blocks, as_json=args.json,
@@ -130,6 +135,29 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def cmd_tuner(args) -> int:
+    from . import tuner_cli
+    from .tuning import TUNINGS, check_a4
+
+    try:
+        a4 = check_a4(args.a4)
+    except ValueError as exc:
+        raise ConfigError(f"--a4: {exc}") from None
+    if args.tuning and args.tuning not in TUNINGS:
+        raise ConfigError(f"--tuning: must be one of {', '.join(TUNINGS)}, got {args.tuning!r}")
+    if args.file and not args.live:
+        return tuner_cli.track_file(args.file, a4, args.tuning, args.json)
+    if args.file:
+        from .audio_io import read_audio
+
+        sr = read_audio(args.file, what="tuner input")[1]
+        blocks = tuner_cli.file_blocks(args.file)
+    else:
+        sr = args.rate
+        blocks = tuner_cli.pyaudio_blocks(args.device, sr)
+    return tuner_cli.live(blocks, sr, a4, args.tuning)
+
+
 def cmd_warmup(args) -> int:
     from .warmup import warm_up
 
@@ -162,13 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_render)
 
     b = sub.add_parser("bench", help="speed against peers measured in the same run")
-    b.add_argument("what", nargs="?", choices=["chain", "models"], default="chain",
-                   help="the preset's chain stage by stage (default), or every model engine")
+    b.add_argument("what", nargs="?", choices=["chain", "models", "tuner"], default="chain",
+                   help="the preset's chain stage by stage (default), every model engine, or "
+                   "the tuner's accuracy")
     b.add_argument("--json", action="store_true", help="print a JSON list")
     b.add_argument("--seconds", type=float, default=10.0, help="audio per measurement")
     b.add_argument("--blocks", type=lambda s: [int(v) for v in s.split(",")],
                    default=[32, 64, 128, 256], help="block sizes, e.g. 32,64,128,256")
     b.add_argument("--preset", help="preset whose chain is measured (default preset)")
+    b.add_argument("--di", help="tuner: a folder of DI recordings (default ../shared/data/di)")
     b.set_defaults(func=cmd_bench)
 
     i = sub.add_parser("info", help="what a model file is and what it costs")
@@ -183,6 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("output")
     c.add_argument("--quantize", choices=["int8"], help="store weights as int8")
     c.set_defaults(func=cmd_convert)
+
+    t = sub.add_parser("tuner", help="tune: readings for a recording, or a live needle")
+    t.add_argument("file", nargs="?", help="a recording (omit for the sound card input)")
+    t.add_argument("--json", action="store_true", help="one JSON object per reading")
+    t.add_argument("--a4", type=float, default=440.0, help="reference pitch, 430..450 Hz")
+    t.add_argument("--tuning", help="show the nearest string of: standard, drop-d, dadgad, "
+                   "half-step-down, bass-4, bass-5")
+    t.add_argument("--live", action="store_true", help="play FILE in real time on the needle")
+    t.add_argument("--device", type=int, help="input device index (live)")
+    t.add_argument("--rate", type=int, default=48000, help="input sample rate (live)")
+    t.set_defaults(func=cmd_tuner)
 
     w = sub.add_parser("warmup", help="compile and cache every numba kernel")
     w.set_defaults(func=cmd_warmup)

@@ -680,3 +680,254 @@ def wavenet_block(x, n, in_gain, out_gain, head_scale, pos, rows, keep, wp, bp, 
     for t in range(n):
         x[t] = last[0, t] * g
     return pos + n
+
+
+# --------------------------------------------------------------------------------------------
+# pitch tracking (the tuner): YIN on a decimated frame for the period, then the fundamental's
+# frequency from the phase advance of a complex demodulation, with octave checks on harmonic
+# amplitudes. Everything lives in arrays the caller made; nothing allocates.
+# --------------------------------------------------------------------------------------------
+@njit(**_JIT_STRICT)
+def _demod(lin, t, freq, sr, box):
+    """x[t-j] e^{-i w (t-j)} summed with triangular weights (two cascaded boxcars of ``box``
+    samples, nulls at multiples of sr/box) over j = 0..2*box-2. Returns (re, im, weight)."""
+    w = 2.0 * math.pi * freq / sr
+    length = 2 * box - 1
+    s0 = t - length + 1
+    pr, pi_ = math.cos(w * s0), -math.sin(w * s0)
+    sr_, si = math.cos(w), -math.sin(w)
+    re = 0.0
+    im = 0.0
+    ws = 0.0
+    for k in range(length):
+        c = float(min(k + 1, length - k))
+        v = lin[s0 + k] * c
+        re += v * pr
+        im += v * pi_
+        ws += c
+        pr, pi_ = pr * sr_ - pi_ * si, pr * si + pi_ * sr_
+    return re, im, ws
+
+
+@njit(**_JIT_STRICT)
+def _amp_at(lin, t, freq, sr, box):
+    re, im, ws = _demod(lin, t, freq, sr, box)
+    return 2.0 * math.sqrt(re * re + im * im) / ws
+
+
+@njit(**_JIT_STRICT)
+def _wrap(p):
+    while p > math.pi:
+        p -= 2.0 * math.pi
+    while p < -math.pi:
+        p += 2.0 * math.pi
+    return p
+
+
+@njit(**_JIT_STRICT)
+def _phase_freq(lin, t1, t2, freq, sr, box):
+    """Frequency of the component near ``freq`` from its phase advance between t1 and t2."""
+    r1, i1, _ = _demod(lin, t1, freq, sr, box)
+    r2, i2, _ = _demod(lin, t2, freq, sr, box)
+    dphi = _wrap(math.atan2(i2, r2) - math.atan2(i1, r1))
+    return freq + dphi * sr / (2.0 * math.pi * (t2 - t1))
+
+
+@njit(**_JIT_STRICT)
+def pitch_analyse(lin, n, sr, dec, tau_min, tau_max, threshold, fine_periods, fine_min, dbuf,
+                  dif, out):
+    """Pitch of the last ``n`` samples of ``lin`` (oldest first, DC removed here).
+
+    dec: decimation for the YIN stage; tau_min/tau_max: its lag range (decimated samples);
+    the phase stage uses the last max(fine_periods periods, fine_min samples) of the frame;
+    dbuf, dif: scratch. out <- [freq (0: none), confidence, aperiodicity, coarse freq,
+    inconsistency in cents]."""
+    for i in range(5):
+        out[i] = 0.0
+    if n < 8:
+        return
+    lin_n = lin[:n]
+    mean = 0.0
+    for i in range(n):
+        mean += lin_n[i]
+    mean /= n
+    for i in range(n):
+        lin_n[i] -= mean
+    # --- YIN on a decimated copy (boxcar of 2*dec, enough for the period) -------------------
+    nd = min(n // dec - 1, 2 * tau_max + 2)
+    if nd < 2 * tau_min + 6:
+        return
+    for j in range(nd):
+        end = n - 1 - (nd - 1 - j) * dec
+        acc = 0.0
+        for k in range(2 * dec):
+            acc += lin_n[end - k]
+        dbuf[j] = acc
+    tmax = min(tau_max, nd // 2)
+    if tmax < tau_min + 3:
+        return
+    s = nd - 2 * tmax
+    running = 0.0
+    dif[0] = 1.0
+    for tau in range(1, tmax + 1):
+        acc = 0.0
+        for i in range(tmax):
+            d = dbuf[s + i] - dbuf[s + i + tau]
+            acc += d * d
+        running += acc
+        dif[tau] = acc * tau / running if running > 0.0 else 1.0
+    best = -1
+    for tau in range(tau_min, tmax):
+        if dif[tau] < threshold:
+            while tau + 1 < tmax and dif[tau + 1] < dif[tau]:
+                tau += 1
+            best = tau
+            break
+    if best < 0:
+        best = tau_min
+        for tau in range(tau_min, tmax):
+            if dif[tau] < dif[best]:
+                best = tau
+    if best <= 1 or best >= tmax - 1:
+        return  # at the edge of the lag range: the frame is too short for this period
+    a, b, c = dif[best - 1], dif[best], dif[best + 1]
+    den = a - 2.0 * b + c
+    shift = 0.5 * (a - c) / den if den > 0.0 else 0.0
+    fc = sr / ((best + shift) * dec)
+    aper = min(max(b, 0.0), 1.0)
+    out[2] = aper
+    out[3] = fc
+    t3 = n - 1
+    # --- octave checks on harmonic amplitudes ----------------------------------------------
+    half = fc * 0.5
+    bh = int(round(sr / half))
+    if 2 * bh - 1 <= n:  # is it the octave below (a weak fundamental YIN skipped)?
+        odd = _amp_at(lin_n, t3, half, sr, bh) + _amp_at(lin_n, t3, 3.0 * half, sr, bh)
+        even = _amp_at(lin_n, t3, fc, sr, bh) + _amp_at(lin_n, t3, 2.0 * fc, sr, bh)
+        if odd > 0.25 * even:
+            fc = half
+    box = max(2, int(round(sr / fc)))
+    if 2 * box - 1 > n:
+        return
+    a1 = _amp_at(lin_n, t3, fc, sr, box)
+    a2 = _amp_at(lin_n, t3, 2.0 * fc, sr, box)
+    a3 = _amp_at(lin_n, t3, 3.0 * fc, sr, box)
+    if a1 + a3 < 0.03 * a2:  # only even harmonics: the octave above
+        fc *= 2.0
+        box = max(2, int(round(sr / fc)))
+        a1 = _amp_at(lin_n, t3, fc, sr, box)
+        a2 = _amp_at(lin_n, t3, 2.0 * fc, sr, box)
+        a3 = _amp_at(lin_n, t3, 3.0 * fc, sr, box)
+    # --- the fundamental (or, when it is missing, the 2nd/3rd harmonic) by phase -------------
+    h = 1
+    if a1 < 0.15 * max(a2, a3):
+        h = 2 if a2 >= a3 else 3
+    period = sr / fc
+    t1 = max(2 * box - 2, t3 - int(max(fine_periods * period, fine_min)))
+    span = t3 - t1
+    if span < 2.0 * period:
+        return
+    t2 = t1 + span // 2
+    f = fc
+    for _ in range(2):
+        f = _phase_freq(lin_n, t1, t3, h * f, sr, box) / h
+    fa = _phase_freq(lin_n, t1, t2, h * f, sr, box) / h
+    fb = _phase_freq(lin_n, t2, t3, h * f, sr, box) / h
+    if fa <= 0.0 or fb <= 0.0 or f <= 0.0:
+        return
+    incons = abs(1200.0 * math.log2(fa / fb))
+    out[0] = f
+    out[4] = incons
+    # periodic (YIN's aperiodicity near 0) and steady (both halves agree) -> near 1; a chord
+    # or noise has an aperiodicity of 0.2 and more, or halves that disagree
+    out[1] = max(0.0, 1.0 - 2.0 * aper) * math.exp(-incons / 30.0)
+
+
+@njit(**_JIT_STRICT)
+def pitch_block(x, n, ring, lin, dbuf, dif, prm, st, hist, ana, res):
+    """The tuner's per-block work: keep the input in a ring, and every hop detect onsets,
+    analyse the frame since the last onset (``pitch_analyse``) and smooth the readings.
+
+    prm: sr, dec, tau_min, tau_max, threshold, hop, holdoff, silence rms, onset ratio,
+    max frame, fine periods, fine min, min confidence, lowest and highest pitch (Hz);
+    st: write pos, samples since onset, samples since hop, hop energy, level envelope,
+    holdoff left, smoothed cents from 440 Hz (NaN: none), readings in hist, total samples;
+    res <- t (s), smoothed freq (0: none), confidence, raw freq, reading count, rms.
+    """
+    size = ring.shape[0]
+    sr = prm[0]
+    hop = int(prm[5])
+    pos = int(st[0])
+    for i in range(n):
+        v = x[i]
+        ring[pos] = v
+        pos += 1
+        if pos == size:
+            pos = 0
+        st[3] += v * v
+        st[2] += 1.0
+        st[1] += 1.0
+        st[8] += 1.0
+        if st[2] < hop:
+            continue
+        # ---- one hop ----
+        rms = math.sqrt(st[3] / st[2])
+        prev = st[4]  # a peak envelope of hop levels (falls 1 dB per hop), so the ripple of
+        st[2] = 0.0   # a low string's period across 10 ms hops is not taken for a pluck
+        st[3] = 0.0
+        st[4] = max(rms, prev * 0.891)
+        res[0] = st[8] / sr
+        res[4] += 1.0
+        res[5] = rms
+        res[1] = 0.0
+        res[2] = 0.0
+        res[3] = 0.0
+        if rms < prm[7]:  # silence
+            st[6] = np.nan
+            st[7] = 0.0
+            st[1] = 0.0
+            continue
+        if rms > prm[8] * max(prev, prm[7]):  # a pluck: start a new frame after the holdoff
+            st[5] = prm[6]
+            st[1] = 0.0
+            st[6] = np.nan
+            st[7] = 0.0
+            continue
+        if st[5] > 0.0:
+            st[5] -= hop
+            st[1] = 0.0
+            continue
+        used = int(min(st[1], prm[9], size))
+        start = pos - used
+        for k in range(used):
+            j = start + k
+            lin[k] = ring[j + size if j < 0 else j]
+        pitch_analyse(lin, used, sr, int(prm[1]), int(prm[2]), int(prm[3]), prm[4], prm[10],
+                      prm[11], dbuf, dif, ana)
+        f, conf = ana[0], ana[1]
+        if f < prm[13] or f > prm[14]:
+            f, conf = 0.0, 0.0
+        res[2] = conf
+        res[3] = f
+        if f <= 0.0 or conf < prm[12]:
+            st[7] = 0.0  # no stale readings in the next median
+            continue
+        cents = 1200.0 * math.log2(f / 440.0)
+        # median of the last three readings, then an exponential follower that jumps on a
+        # new note or a fast bend and settles on a held one
+        hist[2] = hist[1]
+        hist[1] = hist[0]
+        hist[0] = cents
+        st[7] = min(st[7] + 1.0, 3.0)
+        med = cents
+        if st[7] >= 3.0:
+            a, b, c = hist[0], hist[1], hist[2]
+            med = max(min(a, b), min(max(a, b), c))
+        elif st[7] == 2.0:
+            med = 0.5 * (hist[0] + hist[1])
+        if math.isnan(st[6]) or abs(med - st[6]) > 15.0:
+            st[6] = med
+        else:
+            st[6] += 0.5 * (med - st[6])
+        res[1] = 440.0 * 2.0 ** (st[6] / 1200.0)
+    st[0] = pos

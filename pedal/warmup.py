@@ -44,4 +44,10 @@ def warm_up() -> float:
         eng = WaveNetEngine(WaveNetSpec([arr], 0.5))
         eng.prepare(64)
         eng.process(x.copy())
+    from .pitch import PitchTracker
+
+    tracker = PitchTracker(48000)
+    tone = (0.3 * np.sin(np.arange(4800) * 2 * np.pi * 110 / 48000)).astype(np.float32)
+    for i in range(0, len(tone), 64):
+        tracker.process(tone[i:i + 64])
     return time.perf_counter() - t0

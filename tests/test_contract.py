@@ -9,7 +9,7 @@ from numba.core.runtime import rtsys
 
 from conftest import ROOT, chunked
 from pedal.blocks import (AmpModel, Band, CabinetIR, Chain, NoiseGate, OutputLevel, ParametricEQ,
-                          ProcessSpec)
+                          ProcessSpec, Tuner)
 from pedal.models.onnx_model import load_onnx
 
 SR = 48000
@@ -36,6 +36,7 @@ FACTORIES = {
     "eq": lambda: ParametricEQ([Band("high_pass", 80), Band("peak", 700, 4, 1.5),
                                 Band("high_shelf", 4000, -6, 0.7)]),
     "level": lambda: OutputLevel(-6.0),
+    "tuner": lambda: Tuner(mute=False),
     "chain": lambda: Chain([NoiseGate(-50), _amp("numba"), CabinetIR(_ir(), SR),
                             ParametricEQ([Band("peak", 700, 4, 1.5)]), OutputLevel(-3)]),
 }
@@ -181,4 +182,4 @@ def test_realtime_kernels_contain_no_allocation():
             assert not calls, f"{name}{sig} allocates: {sorted(set(calls))}"
             checked.add(name)
     assert {"noise_gate", "lstm_layer", "gru_layer", "dense_out", "upols", "biquad_cascade",
-            "level_dc", "wavenet_block"} <= checked
+            "level_dc", "wavenet_block", "pitch_block"} <= checked

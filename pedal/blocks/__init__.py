@@ -6,6 +6,7 @@ from .cab import CabinetIR
 from .eq import Band, ParametricEQ
 from .gate import NoiseGate
 from .level import OutputLevel
+from .tuner import Tuner
 
 __all__ = ["AmpModel", "Band", "Block", "CabinetIR", "Chain", "NoiseGate", "OutputLevel",
-           "ParametricEQ", "ProcessSpec"]
+           "ParametricEQ", "ProcessSpec", "Tuner"]
