@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tuning", help="show the nearest string of: standard, drop-d, dadgad, "
                    "half-step-down, bass-4, bass-5")
     t.add_argument("--live", action="store_true", help="play FILE in real time on the needle")
-    t.add_argument("--device", type=int, help="input device index (live)")
+    t.add_argument("--device", help="input device name or index (live)")
     t.add_argument("--rate", type=int, default=48000, help="input sample rate (live)")
     t.set_defaults(func=cmd_tuner)
 

@@ -57,13 +57,16 @@ def live(blocks, sample_rate, a4=440.0, tuning=None, out=sys.stdout, refresh_s=0
     times a second (every ``refresh_s``), redrawing one terminal line."""
     tr = PitchTracker(sample_rate, a4=a4)
     last = 0.0
-    for x in blocks:
-        tr.process(x)
-        now = time.monotonic()
-        if now - last >= refresh_s:
-            last = now
-            out.write("\r" + needle(tr.reading(), a4, tuning) + "\x1b[K")
-            out.flush()
+    try:
+        for x in blocks:
+            tr.process(x)
+            now = time.monotonic()
+            if now - last >= refresh_s:
+                last = now
+                out.write("\r" + needle(tr.reading(), a4, tuning) + "\x1b[K")
+                out.flush()
+    except KeyboardInterrupt:  # Ctrl-C is how a live tuner is left
+        pass
     out.write("\n")
     return 0
 
@@ -91,8 +94,20 @@ def pyaudio_blocks(device=None, sample_rate=48000, block=256):
         raise ConfigError("the live tuner needs PyAudio: pip install -e '.[audio]'") from None
     pa = pyaudio.PyAudio()
     try:
+        index = device
+        if isinstance(device, str) and not device.isdigit():
+            names = {pa.get_device_info_by_index(i)["name"]: i
+                     for i in range(pa.get_device_count())}
+            if device not in names:
+                from .errors import ConfigError
+
+                raise ConfigError(f"--device: no input device named {device!r}; there are: "
+                                  f"{', '.join(names) or 'none'}")
+            index = names[device]
+        elif device is not None:
+            index = int(device)
         stream = pa.open(format=pyaudio.paFloat32, channels=1, rate=int(sample_rate),
-                         input=True, frames_per_buffer=block, input_device_index=device)
+                         input=True, frames_per_buffer=block, input_device_index=index)
         while True:
             data = stream.read(block, exception_on_overflow=False)
             yield np.frombuffer(data, dtype=np.float32).copy()

@@ -1,0 +1,94 @@
+"""A real PortAudio stream with no sound card (../shared/testbed/README.md): a JACK server with
+its dummy driver is the clock; ALSA file plugins read the capture from a raw float32 file and
+write every played sample to another. Device ``pedal`` is full duplex, float32 mono."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ASOUND = """
+pcm.pedal_jack {{
+    type jack
+    playback_ports {{ 0 system:playback_1 }}
+    capture_ports  {{ 0 system:capture_1 }}
+}}
+pcm.pedal_cap {{
+    type file
+    slave.pcm "pedal_jack"
+    file "/dev/null"
+    infile "{infile}"
+    format "raw"
+}}
+pcm.pedal_play {{
+    type file
+    slave.pcm "pedal_jack"
+    file "{outfile}"
+    format "raw"
+    perm 0644
+}}
+pcm.pedal {{
+    type asym
+    playback.pcm "pedal_play"
+    capture.pcm "pedal_cap"
+}}
+"""
+PRIMING_FRAMES = 512  # silence the file plugin writes before the first played block
+
+
+@dataclass
+class Testbed:
+    infile: Path
+    outfile: Path
+    env: dict
+    rate: int
+
+    def output(self) -> np.ndarray:
+        return np.fromfile(self.outfile, dtype="<f4") if self.outfile.exists() else \
+            np.zeros(0, np.float32)
+
+
+def missing() -> str | None:
+    if not shutil.which("jackd"):
+        return "jackd not installed (apt-get install jackd2 libasound2-plugins)"
+    try:
+        import pyaudio  # noqa: F401
+    except ImportError:
+        return "PyAudio not installed (pip install -e '.[audio]' after portaudio19-dev)"
+    return None
+
+
+def start(tmp_path: Path, signal_in: np.ndarray, rate: int = 48000):
+    """Start the JACK dummy server; yields a Testbed; stops the server by its pid after."""
+    why = missing()
+    if why:
+        pytest.skip(why)
+    infile, outfile = tmp_path / "in.f32", tmp_path / "out.f32"
+    np.asarray(signal_in, "<f4").tofile(infile)
+    conf = tmp_path / "asound.conf"
+    conf.write_text(ASOUND.format(infile=infile, outfile=outfile))
+    env = dict(os.environ, ALSA_CONFIG_PATH=f"/usr/share/alsa/alsa.conf:{conf}",
+               JACK_NO_AUDIO_RESERVATION="1", JACK_DEFAULT_SERVER=f"pedal{os.getpid()}")
+    jack = subprocess.Popen(["jackd", "--no-realtime", "-n", env["JACK_DEFAULT_SERVER"], "-d",
+                             "dummy", "-r", str(rate), "-p", "256"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        subprocess.run(["jack_wait", "-w", "-t", "10", "-s", env["JACK_DEFAULT_SERVER"]],
+                       env=env, check=True, capture_output=True, timeout=20)
+        time.sleep(0.2)
+        yield Testbed(infile, outfile, env, rate)
+    finally:
+        os.killpg(jack.pid, signal.SIGTERM)
+        try:
+            jack.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(jack.pid, signal.SIGKILL)
