@@ -190,9 +190,7 @@ def di_agreement(paths, seconds: float = 20.0):
             errs, octave, got = [], 0, 0
             for t, f in fn(x, sr, hop):
                 ref = steady.get(round(t, 2))
-                if ref is None:
-                    continue
-                if f is None:
+                if ref is None or f is None:
                     continue
                 got += 1
                 e = 1200 * math.log2(f / ref)

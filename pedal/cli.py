@@ -148,10 +148,7 @@ def cmd_tuner(args) -> int:
     if args.file and not args.live:
         return tuner_cli.track_file(args.file, a4, args.tuning, args.json)
     if args.file:
-        from .audio_io import read_audio
-
-        sr = read_audio(args.file, what="tuner input")[1]
-        blocks = tuner_cli.file_blocks(args.file)
+        sr, blocks = tuner_cli.file_blocks(args.file)
     else:
         sr = args.rate
         blocks = tuner_cli.pyaudio_blocks(args.device, sr)

@@ -690,7 +690,8 @@ def wavenet_block(x, n, in_gain, out_gain, head_scale, pos, rows, keep, wp, bp, 
 @njit(**_JIT_STRICT)
 def _demod(lin, t, freq, sr, box):
     """x[t-j] e^{-i w (t-j)} summed with triangular weights (two cascaded boxcars of ``box``
-    samples, nulls at multiples of sr/box) over j = 0..2*box-2. Returns (re, im, weight)."""
+    samples, nulls at multiples of sr/box) over j = 0..2*box-2. Returns (re, im, weight),
+    the weights summing to box**2."""
     w = 2.0 * math.pi * freq / sr
     length = 2 * box - 1
     s0 = t - length + 1
@@ -698,15 +699,12 @@ def _demod(lin, t, freq, sr, box):
     sr_, si = math.cos(w), -math.sin(w)
     re = 0.0
     im = 0.0
-    ws = 0.0
     for k in range(length):
-        c = float(min(k + 1, length - k))
-        v = lin[s0 + k] * c
+        v = lin[s0 + k] * float(min(k + 1, length - k))
         re += v * pr
         im += v * pi_
-        ws += c
         pr, pi_ = pr * sr_ - pi_ * si, pr * si + pi_ * sr_
-    return re, im, ws
+    return re, im, float(box * box)
 
 
 @njit(**_JIT_STRICT)

@@ -80,10 +80,6 @@ class PitchTracker:
         self.result = np.zeros(6)  # t, freq (0: none), confidence, raw freq, count, rms
         self.reset()
 
-    @property
-    def frame_samples(self) -> int:
-        return int(self._prm[9])
-
     def reset(self) -> None:
         self._ring[:] = 0.0
         self._st[:] = 0.0
@@ -94,10 +90,6 @@ class PitchTracker:
         """Feed a block (any length); the latest reading is in ``result`` / ``reading``."""
         kernels.pitch_block(x, x.shape[0], self._ring, self._lin, self._dbuf, self._dif,
                             self._prm, self._st, self._hist, self._ana, self.result)
-
-    @property
-    def reading_count(self) -> int:
-        return int(self.result[4])
 
     def reading(self) -> Reading:
         r = self.result

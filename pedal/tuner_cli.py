@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from .audio_io import read_audio, to_mono
+from .errors import ConfigError
 from .pitch import PitchTracker, Reading
 from .tuning import nearest_note, nearest_string
 
@@ -72,16 +73,21 @@ def live(blocks, sample_rate, a4=440.0, tuning=None, out=sys.stdout, refresh_s=0
 
 
 def file_blocks(path, block=256, realtime=True):
-    """A recording as a live source, paced in real time (for trying the display)."""
+    """A recording as a live source, paced in real time (for trying the display):
+    (sample rate, iterator of blocks)."""
     data, sr = read_audio(path, what="tuner input")
     x = to_mono(data)
-    t0 = time.monotonic()
-    for i in range(0, len(x), block):
-        if realtime:
-            delay = t0 + i / sr - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        yield x[i:i + block]
+
+    def blocks():
+        t0 = time.monotonic()
+        for i in range(0, len(x), block):
+            if realtime:
+                delay = t0 + i / sr - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            yield x[i:i + block]
+
+    return sr, blocks()
 
 
 def pyaudio_blocks(device=None, sample_rate=48000, block=256):
@@ -89,8 +95,6 @@ def pyaudio_blocks(device=None, sample_rate=48000, block=256):
     try:
         import pyaudio
     except ImportError:
-        from .errors import ConfigError
-
         raise ConfigError("the live tuner needs PyAudio: pip install -e '.[audio]'") from None
     pa = pyaudio.PyAudio()
     try:
@@ -99,8 +103,6 @@ def pyaudio_blocks(device=None, sample_rate=48000, block=256):
             names = {pa.get_device_info_by_index(i)["name"]: i
                      for i in range(pa.get_device_count())}
             if device not in names:
-                from .errors import ConfigError
-
                 raise ConfigError(f"--device: no input device named {device!r}; there are: "
                                   f"{', '.join(names) or 'none'}")
             index = names[device]

@@ -75,7 +75,11 @@ def test_realtime_budget_check_refuses_a_model_that_cannot_keep_up(tmp_path):
     from pedal.models.info import check_realtime
 
     small = load_model(Path(__file__).parents[1] / "models/pedal_overdrive_lstm16.onnx")
-    assert 0 < check_realtime(small, 64) < 0.5
+    assert check_realtime(small, 64, xrt=4.0) == 0.25
+    with pytest.raises(ModelError, match=r"needs 0.89 ms of each 1.33 ms block \(67%, 1.5x real "
+                                         r"time\), the limit is 50%"):
+        check_realtime(small, 64, xrt=1.5)
+    # measured: ~2 MMAC per sample cannot keep up on any CPU
     big = _huge_wavenet()
     with pytest.raises(ModelError, match=r"too slow for real time at block 64: it needs "
                                          r"[\d.]+ ms of each 1.33 ms block"):

@@ -131,10 +131,8 @@ def test_readings_do_not_depend_on_block_size():
     results = []
     for block in (1, 64, 333, 4096):
         tr = PitchTracker(SR)
-        seen = []
         for i in range(0, len(x), block):
             tr.process(x[i:i + block])
-            seen.append(tr.result.copy())
         results.append(tr.result.copy())
     assert all(np.array_equal(results[0], r) for r in results[1:])
 

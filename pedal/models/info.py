@@ -22,11 +22,14 @@ def measure_xrt(model, block: int = 64, seconds: float = 1.0, knobs=None,
     return seconds / stream_seconds(eng.process, x, block, budget_s=budget_s)
 
 
-def check_realtime(model, block: int, max_load: float = MAX_LOAD, knobs=None) -> float:
+def check_realtime(model, block: int, max_load: float = MAX_LOAD, knobs=None,
+                   xrt: float | None = None) -> float:
     """The real-time budget check a model passes before it is swapped in: its engine, timed
-    here at ``block``, must take at most ``max_load`` of each block's duration. Returns the
-    load (0..1); raises ModelError naming the file and both figures. Off the audio thread."""
-    xrt = measure_xrt(model, block, seconds=0.5, knobs=knobs, budget_s=0.5)
+    here at ``block`` (unless its real-time factor ``xrt`` is given), must take at most
+    ``max_load`` of each block's duration. Returns the load (0..1); raises ModelError naming
+    the file and both figures. Off the audio thread."""
+    if xrt is None:
+        xrt = measure_xrt(model, block, seconds=0.5, knobs=knobs, budget_s=0.5)
     load = 1.0 / xrt
     if load > max_load:
         ms = 1000.0 * block / model.sample_rate

@@ -113,7 +113,7 @@ class WaveNetSpec:
                 raise ModelError(f"{where}.dilations: must be 1..{MAX_DILATION}")
             if prev_head is not None and prev_head != a.head_inputs:
                 raise ModelError(f"{where}: head input of {prev_head} channels does not fit "
-                                 f"{a.channels} channels")
+                                 f"{a.head_inputs} head inputs")
             prev_head = a.head_size
             arrays = [a.rechannel, a.head_w] + a.conv_w + a.conv_b + a.mixin + a.w1x1 + a.b1x1
             arrays += [w for w in (a.head_b, a.rechannel_b) if w is not None]
