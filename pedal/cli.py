@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -163,6 +164,75 @@ def cmd_warmup(args) -> int:
     return 0
 
 
+def cmd_run(args) -> int:
+    from .daemon import run
+
+    over: dict = {}
+    if args.backend:
+        over.setdefault("audio", {})["backend"] = args.backend
+    if args.device is not None:
+        over.setdefault("audio", {})["device"] = args.device
+    if args.input:
+        over.setdefault("audio", {})["file"] = {"input": str(Path(args.input).resolve()),
+                                              **({"output": str(Path(args.output).resolve())}
+                                                 if args.output else {})}
+        over["audio"].setdefault("backend", "file")
+    if args.socket:
+        over["control"] = {"socket": str(Path(args.socket).resolve())}
+    return run(args.config, over or None)
+
+
+def _socket(args):
+    from .config import load_config
+
+    if args.socket:
+        return Path(args.socket)
+    return load_config(args.config).socket_path
+
+
+def _print_status(st: dict) -> None:
+    load = st["load"]
+    print(f"{st['state']}: {st['preset']} / {st['model']}")
+    print(f"  audio      {st['backend']}")
+    print(f"  block      {st['block']} at {st['sample_rate']} Hz ({st['latency_ms']} ms), "
+          f"realtime {st['realtime']}")
+    print(f"  load       avg {100 * load['avg']:.1f}%  max {100 * load['max_10s']:.1f}% of the block (last 10 s)")
+    print(f"  xruns      {st['xruns']} (device) + {st['overruns']} (late blocks)")
+    print(f"  models     {len(st['models'])} in the cycle"
+          + (f", {st['models_pending']} being checked" if st["models_pending"] else ""))
+    print(f"  uptime     {st['uptime_s']:.0f} s")
+    if st.get("tuner_reading"):
+        r = st["tuner_reading"]
+        print(f"  tuner      {r.get('note') or '--'} {r.get('cents') or ''}")
+    print(f"  last error {st['last_error'] or 'none'}")
+
+
+def cmd_status(args) -> int:
+    from .control import request
+
+    reply = request(_socket(args), "status")
+    if args.json:
+        print(json.dumps(reply.get("status", reply), indent=1))
+    else:
+        _print_status(reply["status"])
+    return 0
+
+
+def cmd_ctl(args) -> int:
+    from .control import request
+
+    reply = request(_socket(args), args.action, args.args)
+    if not reply.get("ok"):
+        print(f"pedal: error: {reply.get('error')}", file=sys.stderr)
+        return 1
+    st = reply["status"]
+    if args.json:
+        print(json.dumps(st, indent=1))
+    else:
+        print(f"{st['state']}: {st['preset']} / {st['model']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="pedal", description="A neural guitar pedal.")
     ap.add_argument("--version", action="version", version=f"pedal {__version__}")
@@ -221,6 +291,30 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", help="input device name or index (live)")
     t.add_argument("--rate", type=int, default=48000, help="input sample rate (live)")
     t.set_defaults(func=cmd_tuner)
+
+    d = sub.add_parser("run", help="the pedal daemon (what the systemd service runs)")
+    d.add_argument("--config", "-c", help="pedal.yaml (default /etc/pedal/pedal.yaml if it "
+                   "exists, else the bundled defaults)")
+    d.add_argument("--backend", choices=["pyaudio", "pedalpi", "file", "fake"],
+                   help="audio backend (replaces the config's)")
+    d.add_argument("--device", help="audio device name or index (pyaudio)")
+    d.add_argument("--input", help="file backend: the recording that plays the guitar")
+    d.add_argument("--output", help="file backend: where the output goes")
+    d.add_argument("--socket", help="control socket path (replaces the config's)")
+    d.set_defaults(func=cmd_run)
+
+    for name, helptext in (("status", "what the running pedal is doing"),
+                           ("ctl", "tell the running pedal what to do")):
+        s = sub.add_parser(name, help=helptext)
+        if name == "ctl":
+            s.add_argument("action", choices=["next", "prev", "bypass", "tuner", "preset",
+                                              "model", "reload", "pin", "stop"])
+            s.add_argument("args", nargs="*", help="preset NAME | model FILE | bypass on|off |"
+                           " tuner on|off | pin N press|release (mock pins)")
+        s.add_argument("--json", action="store_true")
+        s.add_argument("--config", "-c", help="the daemon's pedal.yaml (finds its socket)")
+        s.add_argument("--socket", help="the control socket")
+        s.set_defaults(func=cmd_status if name == "status" else cmd_ctl)
 
     w = sub.add_parser("warmup", help="compile and cache every numba kernel")
     w.set_defaults(func=cmd_warmup)

@@ -929,3 +929,84 @@ def pitch_block(x, n, ring, lin, dbuf, dif, prm, st, hist, ana, res):
             st[6] += 0.5 * (med - st[6])
         res[1] = 440.0 * 2.0 ** (st[6] / 1200.0)
     st[0] = pos
+
+
+# --------------------------------------------------------------------------------------------
+# the daemon's engine: chain crossfade on a swap, bypass crossfade, output mute, and a guard
+# that keeps a misbehaving model from sending NaN or full-scale garbage to the amplifier.
+# --------------------------------------------------------------------------------------------
+@njit(**_JIT_STRICT)
+def engine_mix(wet, old, dry, n, st):
+    """Mix one block in place into ``wet``.
+
+    st (float64): 0 samples of the chain crossfade left (0 = none), 1 its length,
+    2 wet gain now, 3 wet gain target (1 effect, 0 bypass), 4 output gain now, 5 its target
+    (0 = muted), 6 per-sample gain step, 7 non-finite samples seen (count), 8 clipped samples.
+    ``old`` is the previous chain's output during a crossfade (ignored otherwise).
+    """
+    fade_left = st[0]
+    fade_len = st[1] if st[1] > 0.0 else 1.0
+    g, g_to, o, o_to, step = st[2], st[3], st[4], st[5], st[6]
+    bad = 0.0
+    clipped = 0.0
+    for i in range(n):
+        y = wet[i]
+        if fade_left > 0.0:
+            a = fade_left / fade_len  # weight of the old chain, 1 -> 0
+            y = y * (1.0 - a) + old[i] * a
+            fade_left -= 1.0
+        if not np.isfinite(y):
+            y = 0.0
+            bad += 1.0
+        if g < g_to:
+            g = min(g + step, g_to)
+        elif g > g_to:
+            g = max(g - step, g_to)
+        if o < o_to:
+            o = min(o + step, o_to)
+        elif o > o_to:
+            o = max(o - step, o_to)
+        y = (g * y + (1.0 - g) * dry[i]) * o
+        if y > 1.0:
+            y = 1.0
+            clipped += 1.0
+        elif y < -1.0:
+            y = -1.0
+            clipped += 1.0
+        wet[i] = y
+    st[0] = fade_left
+    st[2] = g
+    st[4] = o
+    st[7] += bad
+    st[8] += clipped
+
+
+@njit(**_JIT_STRICT)
+def deinterleave(src, n, channels, channel, dst):
+    """dst[t] = src[t * channels + channel] (one channel of an interleaved buffer)."""
+    for t in range(n):
+        dst[t] = src[t * channels + channel]
+
+
+@njit(**_JIT_STRICT)
+def interleave(src, n, channels, dst):
+    """The mono ``src`` into every channel of the interleaved ``dst``."""
+    for t in range(n):
+        for c in range(channels):
+            dst[t * channels + c] = src[t]
+
+
+@njit(**_JIT_STRICT)
+def mcp3202_decode(rx, n, out, dc):
+    """MCP3202 replies (3 bytes per conversion: x, 0000 b11..b8, b7..b0) to floats in -1..1,
+    through a one-pole DC blocker (the board biases the input at mid-rail). dc: [coef, x1, y1]."""
+    r, x1, y1 = dc[0], dc[1], dc[2]
+    for t in range(n):
+        code = ((rx[3 * t + 1] & 0x0F) << 8) | rx[3 * t + 2]
+        x = (code - 2048.0) / 2048.0
+        y = x - x1 + r * y1
+        x1 = x
+        y1 = y
+        out[t] = y
+    dc[1] = x1
+    dc[2] = y1

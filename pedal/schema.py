@@ -92,6 +92,8 @@ class FilePath:
     must_exist: bool = True
 
     def check(self, v, key, errs, base: Path | None = None):
+        if v == "" and not self.must_exist:
+            return ""  # unset: the caller picks a default
         if not isinstance(v, str) or not v.strip():
             errs.append((key, "must be a file path", v))
             return None

@@ -50,4 +50,17 @@ def warm_up() -> float:
     tone = (0.3 * np.sin(np.arange(4800) * 2 * np.pi * 110 / 48000)).astype(np.float32)
     for i in range(0, len(tone), 64):
         tracker.process(tone[i:i + 64])
+    from . import kernels as K
+    from .engine import Engine
+
+    eng = Engine(48000, 64)
+    eng.offer(chain)
+    y = np.zeros(64, np.float32)
+    eng.process(x, y)
+    eng.set_tuner(True)
+    eng.process(x, y)
+    buf = np.zeros(128, np.float32)
+    K.deinterleave(buf, 64, 2, 0, y)
+    K.interleave(y, 64, 2, buf)
+    K.mcp3202_decode(np.zeros(192, np.uint8), 64, y, np.zeros(3))
     return time.perf_counter() - t0
