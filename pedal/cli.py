@@ -200,6 +200,8 @@ def _print_status(st: dict) -> None:
     print(f"  xruns      {st['xruns']} (device) + {st['overruns']} (late blocks)")
     print(f"  models     {len(st['models'])} in the cycle"
           + (f", {st['models_pending']} being checked" if st["models_pending"] else ""))
+    for name, why in st.get("models_rejected", {}).items():
+        print(f"  skipped    {name}: {why.split(': ', 1)[-1]}")
     print(f"  uptime     {st['uptime_s']:.0f} s")
     if st.get("tuner_reading"):
         r = st["tuner_reading"]

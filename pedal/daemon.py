@@ -273,6 +273,7 @@ class Daemon:
             "last_error": self.last_error,
             "models": [p.name for p in self.library.cycle] if self.library else [],
             "models_pending": self.library.pending() if self.library else 0,
+            "models_rejected": self.library.rejected() if self.library else {},
             "presets": list(self.presets),
             "led": getattr(self.controls, "_shown", None),
             "config": self.config.path,

@@ -135,6 +135,10 @@ class ModelLibrary:
                     break
         return events
 
+    def rejected(self) -> dict[str, str]:
+        """File name -> why it is not in the cycle."""
+        return {e.path.name: e.error for e in self.entries.values() if e.error is not None}
+
     def pending(self) -> int:
         """Files seen but not yet checked."""
         return sum(1 for e in self.entries.values() if e.model is None and e.error is None)
