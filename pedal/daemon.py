@@ -261,6 +261,7 @@ class Daemon:
             "latency_ms": round(1000 * e.max_block / e.sample_rate, 2),
             "xruns": (be.xruns if be else 0) + self._xruns_lost,
             "overruns": c.get("overruns", 0),
+            "xrun_kinds": be.flag_names() if hasattr(be, "flag_names") else [],
             "load": {"avg": round(c.get("load_avg", 0), 4), "max_10s": round(max(c.get("load_max", 0),
                                                                   self._load_max_prev), 4),
                      "last": round(c.get("load_last", 0), 4)},
@@ -471,9 +472,9 @@ class Daemon:
                                   f"{s['preset']!r} cannot be loaded ({self.last_error})")
         self.engine.set_bypass(bool(state.get("bypass", False)))
         self._dirty = False
-        self._start_audio()
         self._start_server()
         self._start_controls()
+        self._start_audio()  # last: the control thread is idle when the first block runs
         self.ready_s = time.monotonic() - self.t0
         self.notifier.ready(self._status_line())
         log.info("ready in %.2f s: %s", self.ready_s, self._status_line())

@@ -50,6 +50,30 @@ class Testbed:
     outfile: Path
     env: dict
     rate: int
+    jack: subprocess.Popen | None = None
+
+    def start_server(self):
+        """Start the JACK dummy server (the clock of every stream on device ``pedal``)."""
+        name = self.env["JACK_DEFAULT_SERVER"]
+        self.jack = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy",
+                                      "-r", str(self.rate), "-p", "256"], env=self.env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        subprocess.run(["jack_wait", "-w", "-t", "10", "-s", name], env=self.env, check=True,
+                       capture_output=True, timeout=20)
+        time.sleep(0.2)
+
+    def stop_server(self):
+        """Stop it (the device disappears for every stream on it)."""
+        jack, self.jack = self.jack, None
+        if jack is None:
+            return
+        os.killpg(jack.pid, signal.SIGTERM)
+        try:
+            jack.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(jack.pid, signal.SIGKILL)
+            jack.wait(5)
 
     def output(self) -> np.ndarray:
         return np.fromfile(self.outfile, dtype="<f4") if self.outfile.exists() else \
@@ -77,18 +101,9 @@ def start(tmp_path: Path, signal_in: np.ndarray, rate: int = 48000):
     conf.write_text(ASOUND.format(infile=infile, outfile=outfile))
     env = dict(os.environ, ALSA_CONFIG_PATH=f"/usr/share/alsa/alsa.conf:{conf}",
                JACK_NO_AUDIO_RESERVATION="1", JACK_DEFAULT_SERVER=f"pedal{os.getpid()}")
-    jack = subprocess.Popen(["jackd", "--no-realtime", "-n", env["JACK_DEFAULT_SERVER"], "-d",
-                             "dummy", "-r", str(rate), "-p", "256"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    tb = Testbed(infile, outfile, env, rate)
     try:
-        subprocess.run(["jack_wait", "-w", "-t", "10", "-s", env["JACK_DEFAULT_SERVER"]],
-                       env=env, check=True, capture_output=True, timeout=20)
-        time.sleep(0.2)
-        yield Testbed(infile, outfile, env, rate)
+        tb.start_server()
+        yield tb
     finally:
-        os.killpg(jack.pid, signal.SIGTERM)
-        try:
-            jack.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(jack.pid, signal.SIGKILL)
+        tb.stop_server()

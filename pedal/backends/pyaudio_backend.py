@@ -39,6 +39,25 @@ def find_device(pa, wanted: str, channels: int) -> int | None:
     return int(found[0]["index"])
 
 
+_PA = None  # one PortAudio session per process (see _portaudio)
+_FAILED_OPENS = 0
+RESCAN_EVERY = 3
+
+
+def _portaudio(pyaudio, rescan: bool):
+    """PortAudio, initialised once. PortAudio lists devices only when it initialises, so after
+    a few failed opens (a USB interface unplugged and plugged back) it is terminated and
+    initialised again. It is not terminated otherwise, nor at exit: its JACK host API aborts
+    the process in Pa_Terminate when the JACK server it met at start-up has gone away."""
+    global _PA
+    if _PA is not None and rescan:
+        _PA.terminate()
+        _PA = None
+    if _PA is None:
+        _PA = pyaudio.PyAudio()
+    return _PA
+
+
 class PyAudioBackend(Backend):
     name = "pyaudio"
 
@@ -53,6 +72,7 @@ class PyAudioBackend(Backend):
         self._stream = None
         self._first = True
         self.device_name = ""
+        self.flags = 0  # every PortAudio status flag seen (paInputOverflow, ...), or-ed
 
     def start(self):
         try:
@@ -60,8 +80,11 @@ class PyAudioBackend(Backend):
         except ImportError:
             raise AudioDeviceError("the pyaudio backend needs PyAudio: apt-get install "
                                    "portaudio19-dev, then pip install -e '.[audio]'") from None
+        global _FAILED_OPENS
         self._pyaudio = pyaudio
-        self._pa = pyaudio.PyAudio()  # a new instance re-lists devices (one may have come back)
+        self._pa = _portaudio(pyaudio, rescan=_FAILED_OPENS >= RESCAN_EVERY)
+        if _FAILED_OPENS >= RESCAN_EVERY:
+            _FAILED_OPENS = 0
         try:
             index = find_device(self._pa, self.cfg["device"].strip(), self.channels)
             info = (self._pa.get_device_info_by_index(index) if index is not None
@@ -73,9 +96,11 @@ class PyAudioBackend(Backend):
                 input=True, output=True, input_device_index=index, output_device_index=index,
                 frames_per_buffer=self.block, stream_callback=self._callback)
         except AudioDeviceError:
+            _FAILED_OPENS += 1
             self.stop()
             raise
         except (OSError, ValueError, IOError) as exc:
+            _FAILED_OPENS += 1
             self.stop()
             what = self.cfg["device"] or "the default device"
             raise AudioDeviceError(f"audio.device: cannot open {what} at {self.sample_rate} Hz, "
@@ -87,6 +112,7 @@ class PyAudioBackend(Backend):
             self.realtime = promote_thread(int(self.cfg["realtime_priority"]))
         if status:
             self.xruns += 1
+            self.flags |= status
         n = frame_count
         if n > self._out.shape[0]:  # PortAudio promised frames_per_buffer; never trust it
             n = self._out.shape[0]
@@ -115,9 +141,7 @@ class PyAudioBackend(Backend):
                 s.close()
             except (OSError, IOError):
                 pass
-        pa, self._pa = self._pa, None
-        if pa is not None:
-            pa.terminate()
+        self._pa = None  # PortAudio itself stays initialised (see _portaudio)
 
     @property
     def running(self):
@@ -126,6 +150,11 @@ class PyAudioBackend(Backend):
             return s is not None and s.is_active()
         except (OSError, IOError):
             return False
+
+    def flag_names(self) -> list[str]:
+        names = {1: "input underflow", 2: "input overflow", 4: "output underflow",
+                 8: "output overflow", 16: "priming output"}
+        return [v for k, v in names.items() if self.flags & k]
 
     def describe(self):
         return (f"pyaudio {self.device_name!r} ({self.channels} ch, guitar on "

@@ -1,0 +1,116 @@
+"""The real daemon process through a real PortAudio stream (JACK dummy clock + ALSA file
+plugins, tests/testbed.py): what comes out is the chain's output, sample for sample, while
+mock buttons are pressed and model files are dropped in; the device can vanish and return."""
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import testbed
+from daemon_helpers import drop_model, wait_for, write_config
+from pedal.control import ControlError, request
+from pedal.engine import Engine
+from pedal.preset import load_preset
+from pedal.synth import guitar_riff
+
+pytest.importorskip("gpiozero")
+SR, N = 48000, 64
+
+
+@pytest.fixture
+def bed(tmp_path):
+    x = guitar_riff(SR)[: SR * 9].astype(np.float32)
+    yield from testbed.start(tmp_path, x, SR)
+
+
+def _daemon(tmp_path, bed, **audio):
+    cfg = write_config(tmp_path, audio={"backend": "pyaudio", "device": "pedal", "block": N,
+                                        "restart_after_s": 1.0, **audio})
+    log = open(tmp_path / "daemon.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "pedal", "run", "--config", str(cfg)],
+                            env=bed.env, stdout=log, stderr=subprocess.STDOUT)
+    sock = tmp_path / "pedal.sock"
+    wait_for(lambda: _status(sock) or proc.poll() is not None, timeout=60, what="daemon up")
+    assert proc.poll() is None, (tmp_path / "daemon.log").read_text()
+    return proc, sock
+
+
+def _status(sock):
+    try:
+        return request(sock, "status")["status"]
+    except ControlError:
+        return None
+
+
+def _stop(proc, sock, tmp_path):
+    try:
+        request(sock, "stop")
+    except ControlError:
+        proc.terminate()
+    code = proc.wait(30)
+    assert code == 0, (tmp_path / "daemon.log").read_text()
+
+
+def test_daemon_output_is_the_chain_output_through_portaudio(tmp_path, bed):
+    x = np.fromfile(bed.infile, "<f4")
+    proc, sock = _daemon(tmp_path, bed)
+    try:
+        b1 = wait_for(lambda: (b := _status(sock)["blocks"]) > 1500 and b, what="2 s played")
+        request(sock, "pin", [15, "press"])   # the footswitch on the mock pins: bypass
+        request(sock, "pin", [15, "release"])
+        wait_for(lambda: _status(sock)["bypass"], what="bypass")
+        time.sleep(0.2)
+        b2 = _status(sock)["blocks"]
+        time.sleep(0.8)
+        b3 = _status(sock)["blocks"]
+        request(sock, "pin", [15, "press"])
+        request(sock, "pin", [15, "release"])
+        drop_model(tmp_path / "models", "z.onnx")  # over "ssh": a temporary name, then mv
+        wait_for(lambda: _status(sock)["models"] == ["z.onnx"], what="z.onnx in the cycle")
+        swaps = _status(sock)["swaps"]
+        request(sock, "pin", [14, "press"])   # next model
+        request(sock, "pin", [14, "release"])
+        st = wait_for(lambda: (s := _status(sock))["model"] == "z.onnx" and
+                      s["swaps"] == swaps + 1 and s, what="the next model playing")
+        assert st["state"] == "playing"
+        xruns = (st["xruns"], st["overruns"], st["xrun_kinds"], st["load"])
+    finally:
+        _stop(proc, sock, tmp_path)
+    y = bed.output()
+    # the reference: the preset's chain run block by block, as the daemon prepared it
+    ref = Engine(SR, N)
+    ref.offer(ref.prepare_chain(load_preset(tmp_path / "presets" / "default.yaml")
+                                .build_chain()))
+    want = np.zeros_like(x)
+    for i in range(0, len(x), N):
+        ref.process(x[i:i + N], want[i:i + N])
+    got = y[testbed.PRIMING_FRAMES:]
+    k = b1 * N  # everything played before the footswitch
+    assert np.abs(want[:k]).max() > 0.05
+    assert np.array_equal(got[:k], want[:k]), (
+        f"output differs from the chain (max {np.abs(got[:k] - want[:k]).max():.3g}); "
+        f"{xruns} xruns were reported")
+    # in bypass (after the 20 ms fade) the output is the input itself
+    assert np.array_equal(got[b2 * N:b3 * N], x[b2 * N:b3 * N])
+
+
+def test_audio_device_vanishes_and_comes_back(tmp_path, bed):
+    proc, sock = _daemon(tmp_path, bed)
+    try:
+        wait_for(lambda: _status(sock)["blocks"] > 200, what="audio")
+        bed.stop_server()
+        wait_for(lambda: _status(sock)["state"] == "no audio", timeout=20, what="audio gone")
+        st = _status(sock)
+        assert "audio" in st["last_error"]
+        bed.start_server()
+        st = wait_for(lambda: (s := _status(sock))["state"] == "playing" and s, timeout=30,
+                      what="audio back")
+        b = st["blocks"]
+        wait_for(lambda: _status(sock)["blocks"] > b + 200, what="blocks advancing again")
+    finally:
+        _stop(proc, sock, tmp_path)
+    assert "audio device is back" in (tmp_path / "daemon.log").read_text()
