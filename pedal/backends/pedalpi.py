@@ -22,6 +22,7 @@ class PedalPiBackend(ThreadBackend):
         super().__init__(cfg, engine)
         self.adc = None
         self.pwm = None
+        self._last_pwm = None
         r = float(np.exp(-2 * np.pi * DC_BLOCK_HZ / self.sample_rate))
         self._dc = np.array([r, 0.0, 0.0])
 
@@ -59,6 +60,7 @@ class PedalPiBackend(ThreadBackend):
         self.pwm.write(out)
 
     def _close(self):
+        self._last_pwm = self.pwm  # a fake's output stays readable after stop
         for dev in (self.adc, self.pwm):
             if dev is not None:
                 try:
