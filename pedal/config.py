@@ -140,13 +140,10 @@ def load_config(path=None, overrides: dict | None = None) -> Config:
                             f"({a['channels']}), got {a['input_channel']}")
         if a["backend"] == "file" and not a["file"]["input"]:
             problems.append(f"{name}: audio.file.input: the file backend needs an input file")
-        for k in ("input", "output"):  # file backend paths, relative to the config
-            v = a["file"][k]
+        for section, k in (("file", "input"), ("file", "output"), ("pedalpi", "fake_input")):
+            v = a[section][k]  # recordings named by the config: relative to it
             if v and not Path(v).expanduser().is_absolute():
-                a["file"][k] = str(base / v)
-        fk = a["pedalpi"]["fake_input"]
-        if fk and not Path(fk).expanduser().is_absolute():
-            a["pedalpi"]["fake_input"] = str(base / fk)
+                a[section][k] = str(base / v)
     if problems:
         raise ConfigError(problems)
     for k in ("presets_dir", "models_dir"):

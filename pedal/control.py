@@ -31,18 +31,11 @@ class ControlServer:
         self.handle = handle
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists() or self.path.is_symlink():
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                probe.connect(str(self.path))
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                alive = probe.connect_ex(str(self.path)) == 0
+            if alive:
                 raise ControlError(f"{self.path}: another pedal daemon is running there")
-            except (ConnectionRefusedError, FileNotFoundError):
-                self.path.unlink(missing_ok=True)  # stale socket of a daemon that died
-            except OSError as exc:
-                if isinstance(exc, ControlError):
-                    raise
-                self.path.unlink(missing_ok=True)
-            finally:
-                probe.close()
+            self.path.unlink(missing_ok=True)  # the stale socket of a daemon that died
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o777 & ~mode)  # never world-accessible, even for a moment
         try:

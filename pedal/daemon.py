@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import queue
 import signal
 import sys
@@ -23,8 +22,8 @@ from pathlib import Path
 
 from .config import Config, load_config
 from .engine import Engine
-from .errors import ConfigError, ModelError, PedalError
-from .library import ModelLibrary
+from .errors import ConfigError, PedalError
+from .library import ModelLibrary, check_rate
 from .sdnotify import Notifier
 from .state import load_state, save_state
 
@@ -77,6 +76,12 @@ class Daemon:
         self._dirty = False
         self.first_block_s: float | None = None
         self.ready_s: float | None = None
+        self._xruns_lost = 0          # xruns of backends that were restarted
+        self._unoffered = None        # a sound the audio thread did not take: offered again
+        self._retry_at = 0.0
+        self._audio_checked = 0.0
+        self._load_window_at = 0.0
+        self._load_max_prev = 0.0
 
     # -- errors ------------------------------------------------------------------------------
     def error(self, message: str) -> None:
@@ -105,9 +110,7 @@ class Daemon:
         p = self._preset_cache.get(name)
         if p is None:
             p = load_preset(self.presets[name])
-            if p.model.sample_rate != self.engine.sample_rate:
-                raise ModelError(f"{p.model.path}: model runs at {p.model.sample_rate} Hz, the "
-                                 f"pedal at {self.engine.sample_rate} Hz")
+            check_rate(p.model, self.engine.sample_rate)
             self._preset_cache[name] = p
         return p
 
@@ -283,9 +286,6 @@ class Daemon:
             out["tuner_reading"] = e.tracker.reading().describe()
         return out
 
-    _xruns_lost = 0  # xruns of backends that were restarted
-    _unoffered = None
-
     # -- audio -------------------------------------------------------------------------------
     def _start_audio(self) -> bool:
         from .backends import AudioDeviceError, make_backend
@@ -336,19 +336,13 @@ class Daemon:
             return advanced
         err = getattr(self.backend, "error", None)
         if now - self._audio_checked > self.config["audio"]["restart_after_s"] or err:
-            self.error(f"audio stalled ({err or 'no block for '}"
-                       f"{'' if err else str(self.config['audio']['restart_after_s']) + ' s'});"
-                       " reopening the device")
+            why = err or f"no block for {self.config['audio']['restart_after_s']:g} s"
+            self.error(f"audio stalled ({why}); reopening the device")
             self._stop_audio()
             self._audio_down_since = now
             self._retry_at = now
             self._start_audio()
         return advanced
-
-    _retry_at = 0.0
-    _audio_checked = 0.0
-    _load_window_at = 0.0
-    _load_max_prev = 0.0
 
     # -- reload ------------------------------------------------------------------------------
     def reload(self) -> bool:

@@ -36,6 +36,14 @@ def candidate(name: str) -> bool:
             and Path(low).suffix in MODEL_SUFFIXES)
 
 
+def check_rate(model, sample_rate: int) -> None:
+    """A model must run at the pedal's rate: the chain does not resample."""
+    if model.sample_rate != sample_rate:
+        raise ModelError(f"{model.path}: model runs at {model.sample_rate} Hz, the pedal at "
+                         f"{sample_rate} Hz (set audio.sample_rate, or use a {sample_rate} Hz "
+                         "model)")
+
+
 @dataclass
 class Entry:
     path: Path
@@ -73,10 +81,7 @@ class ModelLibrary:
         from .models.info import check_realtime
 
         model = load_model(path)
-        if model.sample_rate != self.sample_rate:
-            raise ModelError(f"{path}: model runs at {model.sample_rate} Hz, the pedal at "
-                             f"{self.sample_rate} Hz (set audio.sample_rate, or use a "
-                             f"{self.sample_rate} Hz model)")
+        check_rate(model, self.sample_rate)
         knobs = [0.5] * model.knob_count
         load = check_realtime(model, self.block, self.max_load, knobs=knobs)
         return model, load

@@ -2,7 +2,6 @@
 plugins, tests/testbed.py): what comes out is the chain's output, sample for sample, while
 mock buttons are pressed and model files are dropped in; the device can vanish and return."""
 
-import os
 import subprocess
 import sys
 import time

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 from ..errors import PedalError
 
@@ -102,8 +103,6 @@ class ThreadBackend(Backend):
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self):
-        import time
-
         self.realtime = promote_thread(int(self.cfg["realtime_priority"]))
         period = self.block / self.sample_rate
         next_t = time.monotonic()

@@ -34,12 +34,12 @@ class FakeBackend(ThreadBackend):
 
     def _write(self, out):
         n = out.shape[0]
+        size = self._ring.shape[0]
         at = self._ring_at
-        if at + n <= self._ring.shape[0]:
-            self._ring[at:at + n] = out
-            self._ring_at = (at + n) % self._ring.shape[0]
-        else:
-            self._ring_at = 0
+        k = min(n, size - at)
+        self._ring[at:at + k] = out[:k]
+        self._ring[:n - k] = out[k:]
+        self._ring_at = (at + n) % size
 
     def recent(self) -> np.ndarray:
         return np.roll(self._ring, -self._ring_at).copy()
