@@ -117,11 +117,12 @@ def cmd_convert(args) -> int:
     from .models.export import write_onnx
     from .models.onnx_model import load_onnx
     from .models.recurrent import RecurrentSpec
+    from .models.wavenet import WaveNetSpec
 
     model = load_model(args.input)
-    if not isinstance(model.spec, RecurrentSpec):
-        raise ConfigError(f"{args.input}: converting {model.spec.arch} models to ONNX is not "
-                          "supported yet (LSTM and GRU models are)")
+    if not isinstance(model.spec, (RecurrentSpec, WaveNetSpec)):
+        raise ConfigError(f"{args.input}: {type(model.spec).__name__} models have no ONNX form "
+                          "(LSTM, GRU and WaveNet models do)")
     meta = {"source": str(args.input), "source_family": getattr(model, "family", "onnx")}
     for k, v in (model.metadata or {}).items():
         if isinstance(v, (str, int, float)):  # levels keep their names; the rest is history
@@ -277,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--no-measure", action="store_true", help="skip the speed measurement")
     i.set_defaults(func=cmd_info)
 
-    c = sub.add_parser("convert", help="any loadable LSTM/GRU model to the pedal's ONNX")
+    c = sub.add_parser("convert", help="any loadable LSTM/GRU/WaveNet model to the pedal's ONNX")
     c.add_argument("input")
     c.add_argument("output")
     c.add_argument("--quantize", choices=["int8"], help="store weights as int8")
@@ -320,6 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("warmup", help="compile and cache every numba kernel")
     w.set_defaults(func=cmd_warmup)
+
+    from .train.commands import add_compress_parser, add_train_parser  # no torch imported
+
+    add_train_parser(sub)
+    add_compress_parser(sub)
     return ap
 
 

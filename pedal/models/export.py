@@ -1,7 +1,7 @@
-"""Write a RecurrentSpec as the pedal's ONNX amp model (needs the ``onnx`` package: extra
+"""Write a model description as the pedal's ONNX amp model (needs the ``onnx`` package: extra
 ``pedal[tools]``; the daemon only reads these files).
 
-The pedal's block signature::
+The pedal's block signature (LSTM / GRU)::
 
     inputs   x [1, N, C] float32   audio in channel 0, knob values (0..1) in channels 1..C-1
              h [L, 1, H] float32   hidden state per layer
@@ -11,6 +11,18 @@ The pedal's block signature::
 built from standard ONNX ops (Transpose, Slice, LSTM/GRU, Squeeze, MatMul, Add, Concat), so any
 ONNX runtime runs it. ``quantize="int8"`` stores the recurrent matrices as int8 with one scale
 per gate row, behind DequantizeLinear nodes. Metadata props carry ``pedal.*`` keys.
+
+WaveNets (NAM A1 and the GuitarML variant) use the same call with one flat state::
+
+    inputs   x [1, N, 1], h [1, 1, S]   S = the history every dilated layer keeps,
+                                        C x (K-1) x d values per layer, channel-major
+    outputs  y [1, N, 1], h_out [1, 1, S]
+
+Each dilated layer concatenates its slice of ``h`` with the block and runs a valid Conv; the
+last (K-1) x d columns are its slice of ``h_out``. The initial state (for NAM: the state an
+infinite silence leaves, which the format requires) is the initializer ``pedal_h0``, and
+``pedal.wavenet`` holds the configuration, so the pedal reads the weights back by name into its
+numba engine. Any ONNX runtime runs the graph as it is.
 """
 
 from __future__ import annotations
@@ -126,23 +138,228 @@ def spec_to_onnx(spec: RecurrentSpec, quantize: str | None = None, metadata: dic
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="pedal")
     model.ir_version = 8
-    meta = {"pedal.format": FORMAT, "pedal.sample_rate": str(spec.sample_rate),
-            "pedal.architecture": spec.arch, "pedal.quantize": quantize or "none"}
+    meta = _meta_common(spec, quantize, metadata)
     if spec.h0 is not None:
         meta["pedal.h0"] = json.dumps(np.asarray(spec.h0).tolist())
     if spec.c0 is not None:
         meta["pedal.c0"] = json.dumps(np.asarray(spec.c0).tolist())
-    for k, v in {**spec.metadata, **(metadata or {})}.items():
-        meta[k if k.startswith("pedal.") else f"pedal.{k}"] = str(v)
     onnx.helper.set_model_props(model, meta)
     onnx.checker.check_model(model)
     return model
 
 
-def write_onnx(spec: RecurrentSpec, path, quantize: str | None = None,
-               metadata: dict | None = None) -> None:
+def write_onnx(spec, path, quantize: str | None = None, metadata: dict | None = None) -> None:
+    """Write ``spec`` (RecurrentSpec or WaveNetSpec) atomically as the pedal's ONNX."""
     from ..audio_io import atomic_path
+    from .wavenet import WaveNetSpec
 
-    model = spec_to_onnx(spec, quantize, metadata)
+    if isinstance(spec, WaveNetSpec):
+        model = wavenet_to_onnx(spec, quantize, metadata)
+    elif isinstance(spec, RecurrentSpec):
+        model = spec_to_onnx(spec, quantize, metadata)
+    else:
+        raise ValueError(f"{type(spec).__name__} models have no ONNX form (LSTM, GRU and "
+                         "WaveNet do)")
     with atomic_path(path) as tmp:
         tmp.write_bytes(model.SerializeToString())
+
+
+# ---------------------------------------------------------------------------------------------
+STATE_INIT = "pedal_h0"
+
+
+def wavenet_state_layout(spec):
+    """[(array, layer, channels, history length, offset)] of the flat state, and its size."""
+    out, off = [], 0
+    for i, a in enumerate(spec.arrays):
+        for j, d in enumerate(a.dilations):
+            n = (a.kernel_size - 1) * d
+            out.append((i, j, a.channels, n, off))
+            off += a.channels * n
+    return out, off
+
+
+def _meta_common(spec, quantize, metadata):
+    meta = {"pedal.format": FORMAT, "pedal.sample_rate": str(spec.sample_rate),
+            "pedal.architecture": spec.arch, "pedal.quantize": quantize or "none"}
+    for k, v in {**spec.metadata, **(metadata or {})}.items():
+        meta[k if k.startswith("pedal.") else f"pedal.{k}"] = str(v)
+    return meta
+
+
+def wavenet_to_onnx(spec, quantize: str | None = None, metadata: dict | None = None):
+    """Return an ``onnx.ModelProto`` for a WaveNetSpec (see the module docstring)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    if quantize not in (None, "int8"):
+        raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
+    spec.validate()
+    nodes, inits = [], []
+    count = [0]
+
+    def tmp(stem):
+        count[0] += 1
+        return f"{stem}_{count[0]}"
+
+    def init(name, arr):
+        inits.append(numpy_helper.from_array(np.asarray(arr), name))
+        return name
+
+    def weight(name, w):
+        """A conv weight [O, I, K], maybe int8 with one scale per output channel."""
+        w = np.asarray(w, np.float32)
+        if quantize != "int8" or w.size < 16:
+            return init(name, w)
+        q, scale = quantize_rows(w.reshape(w.shape[0], -1))
+        init(name + "_q", q.reshape(w.shape))
+        init(name + "_scale", scale)
+        init(name + "_zero", np.zeros(w.shape[0], np.int8))
+        nodes.append(helper.make_node("DequantizeLinear", [name + "_q", name + "_scale",
+                                                          name + "_zero"], [name], axis=0))
+        return name
+
+    def node(op, ins, **attrs):
+        out = tmp(op.lower())
+        nodes.append(helper.make_node(op, ins, [out], **attrs))
+        return out
+
+    def conv(x, w_name, w, b_name=None, b=None, dil=1):
+        ins = [x, weight(w_name, w)]
+        if b is not None:
+            ins.append(init(b_name, np.asarray(b, np.float32)))
+        return node("Conv", ins, dilations=[dil], kernel_shape=[int(np.shape(w)[2])])
+
+    def ints(name, vals):
+        return init(name, np.array(vals, np.int64))
+
+    def act(v, kind):
+        if kind == "Tanh":
+            return node("Tanh", [v])
+        if kind == "Sigmoid":
+            return node("Sigmoid", [v])
+        if kind == "ReLU":
+            return node("Relu", [v])
+        if kind == "LeakyReLU":
+            return node("LeakyRelu", [v], alpha=0.01)
+        if kind == "Softsign":
+            return node("Softsign", [v])
+        if kind == "Hardtanh":
+            return node("Clip", [v, "c_m1", "c_p1"])
+        if kind == "Linear":
+            return v
+        # Fasttanh: NAM's rational approximation, exactly as the numba engine computes it
+        av = node("Abs", [v])
+        x2 = node("Mul", [v, v])
+        num = node("Mul", [v, node("Add", [node("Add", ["ft_a", node("Mul", ["ft_a", av])]),
+                                          node("Mul", [node("Add", ["ft_b", node(
+                                              "Mul", ["ft_c", av])]), x2])])])
+        den = node("Add", ["ft_d", node("Mul", [node("Add", ["ft_d", x2]), node(
+            "Abs", [node("Add", [v, node("Mul", [node("Mul", ["ft_e", v]), av])])])])])
+        return node("Div", [num, den])
+
+    f32 = lambda v: np.array(v, np.float32)  # noqa: E731
+    init("c_m1", f32(-1.0))
+    init("c_p1", f32(1.0))
+    for k, v in (("ft_a", 2.45550750702956), ("ft_b", 0.893229853513558),
+                 ("ft_c", 0.821226666969744), ("ft_d", 2.44506634652299),
+                 ("ft_e", 0.814642734961073)):
+        init(k, f32(v))
+    layout, size = wavenet_state_layout(spec)
+    cond = node("Transpose", ["x"], perm=[0, 2, 1])  # [1, 1, N]
+    layer_in, head, tails = cond, None, []
+    ints("ax2", [2])
+    ints("ax1", [1])
+    ints("big", [1 << 62])
+    where = {(i, j): (n, off) for i, j, _, n, off in layout}
+    for i, a in enumerate(spec.arrays):
+        p = f"a{i}"
+        c = a.channels
+        z = conv(layer_in, f"{p}.rechannel", a.rechannel[:, :, None],
+                 f"{p}.rechannel_b" if a.rechannel_b is not None else None, a.rechannel_b)
+        acc = head
+        for j, d in enumerate(a.dilations):
+            q = f"{p}.l{j}"
+            n, off = where[(i, j)]
+            zin = z
+            if n:
+                hist = node("Slice", ["h", ints(f"{q}.s0", [off]),
+                                      ints(f"{q}.s1", [off + c * n]), "ax2"])
+                hist = node("Reshape", [hist, ints(f"{q}.hshape", [1, c, n])])
+                zin = node("Concat", [hist, z], axis=2)
+                tail = node("Slice", [zin, ints(f"{q}.t0", [-n]), "big", "ax2"])
+                tails.append(node("Reshape", [tail, ints(f"{q}.tshape", [1, 1, c * n])]))
+            v = conv(zin, f"{q}.conv_w", a.conv_w[j], f"{q}.conv_b", a.conv_b[j], dil=d)
+            v = node("Add", [v, conv(cond, f"{q}.mixin", a.mixin[j][:, :, None])])
+            if a.gated:
+                lo = node("Slice", [v, ints(f"{q}.g0", [0]), ints(f"{q}.g1", [c]), "ax1"])
+                hi = node("Slice", [v, ints(f"{q}.g1b", [c]), ints(f"{q}.g2", [2 * c]), "ax1"])
+                v = node("Mul", [act(lo, a.activation), act(hi, a.gate_activation)])
+            else:
+                v = act(v, a.activation)
+            part = conv(v, f"{q}.layer_head", a.layer_head_w[j][:, :, None]) \
+                if a.layer_head_w else v
+            acc = part if acc is None else node("Add", [acc, part])
+            z = node("Add", [z, conv(v, f"{q}.w1x1", a.w1x1[j][:, :, None], f"{q}.b1x1",
+                                     a.b1x1[j])])
+        if acc is None:  # an array with no layers is refused by validate; keep the graph sane
+            raise ValueError(f"layer array {i} has no layers")
+        head = conv(acc, f"{p}.head_w", a.head_w[:, :, None],
+                    f"{p}.head_b" if a.head_b is not None else None, a.head_b)
+        layer_in = z
+    init("head_scale", f32(spec.head_scale))
+    y = node("Mul", [node("Slice", [head, ints("y0", [0]), ints("y1", [1]), "ax1"]),
+                     "head_scale"])
+    nodes.append(helper.make_node("Transpose", [y], ["y"], perm=[0, 2, 1]))
+    if len(tails) > 1:
+        nodes.append(helper.make_node("Concat", tails, ["h_out"], axis=2))
+    else:
+        nodes.append(helper.make_node("Identity", tails, ["h_out"]))
+    init(STATE_INIT, np.zeros((1, 1, size), np.float32))  # replaced below by the prewarm
+    fl = TensorProto.FLOAT
+    graph = helper.make_graph(
+        nodes, "pedal_amp_wavenet",
+        [helper.make_tensor_value_info("x", fl, [1, "N", 1]),
+         helper.make_tensor_value_info("h", fl, [1, 1, size])],
+        [helper.make_tensor_value_info("y", fl, [1, "N", 1]),
+         helper.make_tensor_value_info("h_out", fl, [1, 1, size])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="pedal")
+    model.ir_version = 8
+    meta = _meta_common(spec, quantize, metadata)
+    meta["pedal.wavenet"] = json.dumps({
+        "head_scale": spec.head_scale, "prewarm": spec.prewarm,
+        "arrays": [{"input_size": a.input_size, "condition_size": a.condition_size,
+                    "head_size": a.head_size, "channels": a.channels,
+                    "kernel_size": a.kernel_size, "dilations": list(a.dilations),
+                    "activation": a.activation, "gated": a.gated,
+                    "head_bias": a.head_b is not None,
+                    "rechannel_bias": a.rechannel_b is not None,
+                    "gate_activation": a.gate_activation,
+                    "layer_heads": bool(a.layer_head_w)} for a in spec.arrays]})
+    onnx.helper.set_model_props(model, meta)
+    onnx.checker.check_model(model)
+    if spec.prewarm:
+        h0 = _prewarm(model, size, spec.receptive_field + 1)
+        for t in model.graph.initializer:
+            if t.name == STATE_INIT:
+                t.CopyFrom(numpy_helper.from_array(h0, STATE_INIT))
+    return model
+
+
+def _prewarm(model, size: int, n: int) -> np.ndarray:
+    """The state ``n`` zero samples leave, computed by onnxruntime on the graph itself."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(model.SerializeToString(), opts,
+                                providers=["CPUExecutionProvider"])
+    h = np.zeros((1, 1, size), np.float32)
+    block = 4096
+    while n > 0:
+        m = min(n, block)
+        _, h = sess.run(None, {"x": np.zeros((1, m, 1), np.float32), "h": h})
+        n -= m
+    return h

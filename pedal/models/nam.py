@@ -161,3 +161,60 @@ def _wavenet(cfg, w, name):
                                  head_w, head_b))
     head_scale = float(w.take(1)[0])
     return WaveNetSpec(arrays, head_scale)
+
+
+# ---------------------------------------------------------------------------------------------
+VERSION_WRITTEN = "0.5.4"
+
+
+def to_nam(spec, metadata: dict | None = None) -> dict:
+    """A .nam 0.5.4 document for an LSTM (no input skip, no knobs) or an A1 WaveNet, in the
+    exact weight order ``parse_nam`` reads (and NAM's trainer writes)."""
+    w: list[np.ndarray] = []
+    if isinstance(spec, RecurrentSpec):
+        if spec.cell != "lstm" or spec.skip or spec.input_size != 1:
+            raise ModelError(f"{spec.arch}: .nam holds LSTMs without input skip or knobs only")
+        hid = spec.hidden_size
+        for i, layer in enumerate(spec.layers):
+            w += [np.concatenate([layer.w_ih, layer.w_hh], axis=1).ravel(),
+                  layer.b_ih + layer.b_hh,
+                  spec.h0[i] if spec.h0 is not None else np.zeros(hid),
+                  spec.c0[i] if spec.c0 is not None else np.zeros(hid)]
+        w += [spec.dense_w.ravel(), np.array([spec.dense_b])]
+        arch, cfg = "LSTM", {"input_size": 1, "hidden_size": hid, "num_layers": spec.num_layers}
+    elif isinstance(spec, WaveNetSpec):
+        if any(a.rechannel_b is not None or a.layer_head_w or a.gate_activation != "Sigmoid"
+               for a in spec.arrays):
+            raise ModelError(f"{spec.arch}: this WaveNet variant (rechannel bias, per-layer "
+                             "heads) has no .nam form")
+        layers = []
+        for a in spec.arrays:
+            w.append(a.rechannel.ravel())
+            for cw, cb, m, w1, b1 in zip(a.conv_w, a.conv_b, a.mixin, a.w1x1, a.b1x1):
+                w += [cw.ravel(), cb, m.ravel(), w1.ravel(), b1]
+            w.append(a.head_w.ravel())
+            if a.head_b is not None:
+                w.append(a.head_b)
+            layers.append({"input_size": a.input_size, "condition_size": a.condition_size,
+                           "head_size": a.head_size, "channels": a.channels,
+                           "kernel_size": a.kernel_size, "dilations": list(a.dilations),
+                           "activation": a.activation, "gated": a.gated,
+                           "head_bias": a.head_b is not None})
+        w.append(np.array([spec.head_scale]))
+        arch, cfg = "WaveNet", {"layers": layers, "head": None, "head_scale": spec.head_scale}
+    else:
+        raise ModelError(f"{type(spec).__name__}: no .nam form")
+    flat = np.concatenate([np.asarray(v, np.float64).ravel() for v in w])
+    return {"version": VERSION_WRITTEN, "architecture": arch, "config": cfg,
+            "weights": flat.tolist(), "sample_rate": spec.sample_rate,
+            "metadata": dict(metadata or {})}
+
+
+def write_nam(spec, path, metadata: dict | None = None) -> None:
+    import json
+
+    from ..audio_io import atomic_path
+
+    doc = to_nam(spec, metadata)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(doc))

@@ -2,7 +2,8 @@
 
 A file whose graph is a recognised LSTM or GRU stack (+ dense, optional input skip, weights in
 float or int8 behind DequantizeLinear) runs on the numba engine, with the weights read from the
-initializers. Recognition is checked, not assumed: at load the numba engine and onnxruntime run
+initializers; so does a WaveNet the pedal wrote (``pedal.wavenet`` names its configuration and
+the initializers carry the weights by name). Recognition is checked, not assumed: at load the numba engine and onnxruntime run
 the same test signal and must agree; if they do not, or the graph is anything else, the file runs
 through onnxruntime (one intra-op thread) with pre-bound input and output buffers.
 """
@@ -16,8 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
+from .export import STATE_INIT
 from .onnxproto import Graph, Node, read_graph
 from .recurrent import RecurrentEngine, RecurrentLayer, RecurrentSpec
+from .wavenet import LayerArray, WaveNetEngine, WaveNetSpec
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 VERIFY_ATOL = 1e-4
@@ -70,8 +73,10 @@ class AmpModelFile:
     def knob_count(self) -> int:
         return self.signature.knob_count
 
-    def make_engine(self, knobs=(), fast_tanh: bool = False):  # noqa: ARG002 - WaveNets only
+    def make_engine(self, knobs=(), fast_tanh: bool = False):
         if self.engine_kind == "numba":
+            if isinstance(self.spec, WaveNetSpec):
+                return WaveNetEngine(self.spec, knobs, fast_tanh)
             return RecurrentEngine(self.spec, knobs)
         return OrtEngine(self, knobs)
 
@@ -335,6 +340,45 @@ def _recognise(g: Graph, sig: Signature, sample_rate: int, name: str) -> Recurre
 
 
 # ---------------------------------------------------------------------------------------------
+def _recognise_wavenet(g: Graph, sig: Signature, sample_rate: int, name: str) -> WaveNetSpec:
+    """The WaveNetSpec a pedal-written WaveNet graph holds, read back by initializer name."""
+    cfg = json.loads(g.metadata["pedal.wavenet"])
+    tr = _Tracer(g)
+
+    def get(key, shape=None):
+        v = tr.const(key)
+        if v is None:
+            raise ValueError(f"WaveNet weight {key!r} is missing")
+        v = np.asarray(v, np.float64)
+        return v if shape is None else v.reshape(shape)
+
+    arrays = []
+    for i, a in enumerate(cfg["arrays"]):
+        p, c, n_lay = f"a{i}", a["channels"], len(a["dilations"])
+        m = 2 * c if a["gated"] else c
+        layer = lambda j, k, shape: get(f"{p}.l{j}.{k}", shape)  # noqa: E731
+        arrays.append(LayerArray(
+            a["input_size"], a["condition_size"], a["head_size"], c, a["kernel_size"],
+            list(a["dilations"]), a["activation"], a["gated"], a["head_bias"],
+            get(f"{p}.rechannel", (c, a["input_size"])),
+            [layer(j, "conv_w", (m, c, a["kernel_size"])) for j in range(n_lay)],
+            [layer(j, "conv_b", (m,)) for j in range(n_lay)],
+            [layer(j, "mixin", (m, a["condition_size"])) for j in range(n_lay)],
+            [layer(j, "w1x1", (c, c)) for j in range(n_lay)],
+            [layer(j, "b1x1", (c,)) for j in range(n_lay)],
+            get(f"{p}.head_w")[:, :, 0],
+            get(f"{p}.head_b") if a["head_bias"] else None,
+            get(f"{p}.rechannel_b", (c,)) if a.get("rechannel_bias") else None,
+            a.get("gate_activation", "Sigmoid"),
+            [layer(j, "layer_head", None)[:, :, 0] for j in range(n_lay)]
+            if a.get("layer_heads") else None))
+    spec = WaveNetSpec(arrays, float(cfg["head_scale"]), sample_rate,
+                       prewarm=bool(cfg.get("prewarm", True)))
+    if sig.h is None or sig.state_shape is None:
+        raise ValueError("WaveNet graph without its state input 'h'")
+    return spec
+
+
 def _session(data: bytes, name: str):
     import onnxruntime as ort
 
@@ -490,14 +534,24 @@ def load_onnx(path, *, prefer: str = "numba") -> AmpModelFile:
                              f"{sig.state_shape} numbers") from None
         if not np.all(np.isfinite(v)):
             raise ModelError(f"{name}: metadata pedal.{key}: NaN or infinite values")
+    init = graph.initializers.get(STATE_INIT)
+    if init is not None and sig.h is not None:
+        if tuple(init.shape) != tuple(sig.state_shape or ()):
+            raise ModelError(f"{name}: initializer {STATE_INIT}: shape {tuple(init.shape)} "
+                             f"does not match the state input {sig.state_shape}")
+        model.initial[sig.h] = init.astype(np.float64)
     try:
-        model.spec = _recognise(graph, sig, sr, name)
-        if sig.h in model.initial:
-            model.spec.h0 = model.initial[sig.h][:, 0, :]
-        if sig.c in model.initial:
-            model.spec.c0 = model.initial[sig.c][:, 0, :]
+        if "pedal.wavenet" in graph.metadata:  # its initial state is the engine's prewarm
+            model.spec = _recognise_wavenet(graph, sig, sr, name)
+        else:
+            model.spec = _recognise(graph, sig, sr, name)
+            if sig.h in model.initial:
+                model.spec.h0 = model.initial[sig.h][:, 0, :]
+            if sig.c in model.initial:
+                model.spec.c0 = model.initial[sig.c][:, 0, :]
         model.spec.validate(name)
-    except (ValueError, KeyError, IndexError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        model.spec = None
         model.why_not_numba = str(exc)
     model.session = _session(data, name)  # onnxruntime must accept the file either way
     if model.spec is not None and prefer == "numba":
