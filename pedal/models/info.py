@@ -54,7 +54,7 @@ def describe(model, block: int = 64, measure: bool = True) -> dict:
     }
     meta = model.metadata or {}
     for key in ("loudness", "input_level_dbu", "output_level_dbu", "gain", "name",
-                "modeled_by", "gear_make", "gear_model", "esr_float"):
+                "modeled_by", "gear_make", "gear_model", "esr", "esr_float"):
         if key in meta:
             info[key] = meta[key]
     if measure:

@@ -9,6 +9,7 @@ way in): data, never code.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ class TrainConfig:
     val_every_s: float = 20.0  # validation (and checkpoint) interval, seconds of training
     val_every_steps: int = 0  # or every N steps, when set (deterministic tests)
     patience: int = 8  # validations without a 0.5 % improvement before stopping
+    schedule: str = "cosine"  # learning rate over the budget: cosine | plateau (halve)
     mrstft: float = 0.0  # weight of the multi-resolution STFT term
     l1: float = 0.0  # L1 penalty on weights (compress uses it)
     burn_in: int = 2048  # recurrent: samples run without gradient before each window
@@ -278,6 +280,12 @@ def train(net, x: np.ndarray, y: np.ndarray, sr: int, cfg: TrainConfig, *,
             raise PedalError("training diverged (the loss is not finite); try a lower --lr")
         step += 1
         elapsed = time.monotonic() - t0
+        frac = min(elapsed / budget, 1.0)
+        if cfg.max_steps:
+            frac = max(frac, step / cfg.max_steps)
+        if cfg.schedule == "cosine":  # anneal to 2 % of the rate at the end of the budget
+            for g in opt.param_groups:
+                g["lr"] = lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * frac)))
         due = (step % cfg.val_every_steps == 0) if cfg.val_every_steps else elapsed >= next_val
         out_of_time = elapsed >= budget or (cfg.max_steps and step >= cfg.max_steps)
         if due or out_of_time:
@@ -289,7 +297,7 @@ def train(net, x: np.ndarray, y: np.ndarray, sr: int, cfg: TrainConfig, *,
                 since = 0
             else:
                 since += 1
-                if since and since % max(cfg.patience // 2, 1) == 0:  # plateau: halve the rate
+                if cfg.schedule == "plateau" and since % max(cfg.patience // 2, 1) == 0:
                     for g in opt.param_groups:
                         g["lr"] *= 0.5
             if val < best_esr:
@@ -304,9 +312,6 @@ def train(net, x: np.ndarray, y: np.ndarray, sr: int, cfg: TrainConfig, *,
                 stopped = f"no improvement in {cfg.patience} validations"
                 break
         if progress:
-            frac = min(elapsed / budget, 1.0)
-            if cfg.max_steps:
-                frac = max(frac, step / cfg.max_steps)
             progress(frac, step, elapsed, loss_v, val, best_esr)
         if out_of_time:
             stopped = "step limit" if (cfg.max_steps and step >= cfg.max_steps) \

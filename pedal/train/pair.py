@@ -8,6 +8,7 @@ do about it; things that are suspicious but trainable become warnings on the res
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -47,7 +48,8 @@ class Pair:
         return len(self.x) / self.sample_rate
 
     def summary(self) -> dict:
-        return {"input": self.input_path, "target": self.target_path,
+        # file names only: a model shared with others carries no one's home directory
+        return {"input": Path(self.input_path).name, "target": Path(self.target_path).name,
                 "seconds": round(self.seconds, 3), "sample_rate": self.sample_rate,
                 "latency_samples": self.latency, "correlation": round(self.correlation, 3),
                 "input_rms_dbfs": round(_dbfs(self.x), 1),
