@@ -121,16 +121,14 @@ def measure_models(seconds: float, blocks, budget_s: float = 3.0) -> list[dict]:
     for name, spec in _models():
         native = NativeModel(f"<{name}>", "bench", spec, SR)
         onnx_model = None
-        if isinstance(spec, RecurrentSpec):
-            try:
-                from .models.export import write_onnx
-                from .models.onnx_model import load_onnx
+        try:  # the same model as the pedal's ONNX, run by onnxruntime
+            from .models.export import write_onnx
+            from .models.onnx_model import load_onnx
 
-                write_onnx(spec, tmp / f"{name}.onnx")
-                onnx_model = load_onnx(tmp / f"{name}.onnx")
-                onnx_model.engine_kind = "onnxruntime"
-            except ImportError:
-                pass
+            write_onnx(spec, tmp / f"{name}.onnx")
+            onnx_model = load_onnx(tmp / f"{name}.onnx", prefer="onnxruntime")
+        except ImportError:
+            pass
         for block in blocks:
             def timed(fn, block=block):
                 return stream_seconds(fn, x, block, budget_s=budget_s)

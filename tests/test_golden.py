@@ -12,10 +12,12 @@ from pedal.models import load_model
 
 # files this pedal refuses today, and the words the refusal must contain
 REFUSED = {
-    "nam/identity_wavenet_minimal.nam": "version 0.7.0 is not supported",
-    "nam/namcore_A2.nam": "version 0.7.0 is not supported",
-    "nam/namcore_slimmable_wavenet.nam": "version 0.7.0 is not supported",
-    "nam/namcore_wavenet_condition_dsp.nam": "version 0.6.0 is not supported",
+    "nam/identity_wavenet_minimal.nam": "version 0.7.0 uses config.layers[0] keys ['head']",
+    "nam/namcore_A2.nam": "version 0.7.0 uses architecture 'SlimmableContainer'",
+    "nam/namcore_slimmable_wavenet.nam": "version 0.7.0 uses config.layers[0] keys "
+                                         "['slimmable']",
+    "nam/namcore_wavenet_condition_dsp.nam": "version 0.6.0 uses config keys "
+                                             "['condition_dsp']",
     "json/smartamppro/SmartAmpPro_Heavy.json": "not supported yet",
     "json/smartamppro/SmartAmpPro_TubeClean.json": "not supported yet",
 }
@@ -123,3 +125,28 @@ def test_fast_tanh_is_nams_formula_and_close_to_exact(shared):
         outs.append(y)
     assert np.max(np.abs(outs[0] - g["output"])) < 1e-4
     assert 0 < np.max(np.abs(outs[1] - outs[0])) < 0.05
+
+
+def test_newer_version_stamps_on_old_architectures_load(shared, tmp_path):
+    """NAM's trainer 0.13 stamps a plain LSTM "0.7.0": such a file loads and plays exactly as
+    its 0.5 twin; a 0.7 file with a new key, or version 0.8, is refused naming what is new."""
+    doc = json.loads((shared / "data/nam/BossLSTM-1x16.nam").read_text())
+    x = (0.4 * np.sin(np.arange(3000) * 0.03)).astype(np.float32)
+
+    def run(d):
+        p = tmp_path / "m.nam"
+        p.write_text(json.dumps(d))
+        eng = load_model(p).make_engine()
+        eng.prepare(64)
+        y = x.copy()
+        for i in range(0, len(y), 64):
+            eng.process(y[i:i + 64])
+        return y
+
+    old = run(doc)
+    assert np.array_equal(run({**doc, "version": "0.7.0"}), old)
+    bad = {**doc, "version": "0.7.0", "config": {**doc["config"], "out_channels": 2}}
+    with pytest.raises(ModelError, match=r"0.7.0 uses config keys \['out_channels'\]"):
+        run(bad)
+    with pytest.raises(ModelError, match="version 0.8.0 is not supported"):
+        run({**doc, "version": "0.8.0"})

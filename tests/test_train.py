@@ -257,3 +257,17 @@ def test_compress_command_table(trained, torch_mod, capsys):
     assert m.engine_kind == "numba" and m.spec.hidden_size == 4
     assert m.metadata["quantize"] == "int8"
     assert all(np.isfinite(r["esr"]) and r["esr"] < 1.0 for r in rows)
+
+
+def test_daemon_and_command_line_never_import_torch():
+    """Training lives in an extra: the daemon, the parser (which lists train/compress) and the
+    pair checks run without PyTorch being imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import pedal.daemon, pedal.train.pair; from pedal.cli import "
+            "build_parser; build_parser().parse_args(['train', 'a', 'b', '-o', 'c']); "
+            "print(sorted(m for m in ('torch', 'matplotlib', 'librosa') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

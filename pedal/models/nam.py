@@ -1,7 +1,10 @@
-"""Neural Amp Modeler ``.nam`` files (JSON), versions 0.5.x: LSTM, A1 WaveNet and Linear.
+"""Neural Amp Modeler ``.nam`` files (JSON): LSTM, A1 WaveNet and Linear.
 
-Newer files (0.6 / 0.7: A2, SlimmableContainer, condition_dsp) are refused whole with a
-message that says so, never half-loaded. ``sample_rate`` absent means 48000.
+Versions 0.5.x are read whole. Files stamped 0.6 / 0.7 are read when they use nothing newer:
+NAM's trainer 0.13 stamps even a plain LSTM 0.7.0, and its layout is unchanged. What is new in
+those versions (A2 WaveNet layer keys and activation objects, SlimmableContainer,
+condition_dsp, per-layer heads) is refused whole with a message naming the feature, never
+half-loaded. ``sample_rate`` absent means 48000.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from .linear import LinearSpec
 from .recurrent import RecurrentLayer, RecurrentSpec
 from .wavenet import LayerArray, WaveNetSpec
 
-SUPPORTED = (0, 5)  # major, minor
+SUPPORTED = (0, 5)  # major, minor read whole
+NEWER = ((0, 6), (0, 7))  # read when they use only what 0.5 has
+_A1_LAYER_KEYS = {"input_size", "condition_size", "head_size", "channels", "kernel_size",
+                  "dilations", "activation", "gated", "head_bias"}
 
 
 class _Weights:
@@ -38,17 +44,44 @@ class _Weights:
 
 
 def _version(doc, name):
+    """(major, minor) of a version this reader takes, or raise."""
     raw = doc.get("version")
     try:
         parts = tuple(int(p) for p in str(raw).split(".")[:3])
         major, minor = parts[0], parts[1]
     except (ValueError, IndexError):
         raise ModelError(f"{name}: version: must be like 0.5.4, got {raw!r}") from None
-    if (major, minor) != SUPPORTED:
+    if (major, minor) != SUPPORTED and (major, minor) not in NEWER:
         raise ModelError(f"{name}: version {raw} is not supported: this pedal reads .nam "
-                         "0.5.x (LSTM, WaveNet A1, Linear); newer A2 / SlimmableContainer / "
-                         "condition_dsp files are not yet")
-    return raw
+                         "0.5.x (LSTM, WaveNet A1, Linear), and 0.6/0.7 files that use only "
+                         "those")
+    return major, minor
+
+
+def _newer_feature(doc) -> str | None:
+    """The first thing a 0.6/0.7 file uses that 0.5 does not have, or None."""
+    arch, cfg = doc.get("architecture"), doc.get("config")
+    if arch not in ("LSTM", "WaveNet", "Linear"):
+        return f"architecture {arch!r}"
+    if not isinstance(cfg, dict):
+        return None  # parse_nam says what is wrong with it
+    if arch == "LSTM":
+        extra = {k: v for k, v in cfg.items() if k not in ("input_size", "hidden_size",
+                                                          "num_layers")}
+        odd = {k: v for k, v in extra.items() if not (k in ("in_channels", "out_channels")
+                                                      and v == 1)}
+        return f"config keys {sorted(odd)}" if odd else None
+    if arch == "WaveNet":
+        extra = set(cfg) - {"layers", "head", "head_scale"}
+        if extra:
+            return f"config keys {sorted(extra)}"
+        for i, lc in enumerate(cfg.get("layers") or []):
+            if isinstance(lc, dict):
+                new = set(lc) - _A1_LAYER_KEYS
+                if new or not isinstance(lc.get("activation"), str):
+                    what = sorted(new) if new else ["activation object"]
+                    return f"config.layers[{i}] keys {what} (A2 WaveNet)"
+    return None
 
 
 def _int(cfg, key, name, lo=1, hi=1 << 16, prefix="config."):
@@ -60,7 +93,12 @@ def _int(cfg, key, name, lo=1, hi=1 << 16, prefix="config."):
 
 def parse_nam(doc: dict, name: str):
     """A .nam document -> (spec, sample_rate, metadata)."""
-    _version(doc, name)
+    if _version(doc, name) != SUPPORTED:
+        feature = _newer_feature(doc)
+        if feature:
+            raise ModelError(f"{name}: version {doc.get('version')} uses {feature}, which "
+                             "this pedal does not support yet (it reads LSTM, WaveNet A1 and "
+                             "Linear)")
     arch = doc.get("architecture")
     cfg = doc.get("config")
     if not isinstance(cfg, dict):

@@ -189,7 +189,7 @@ def train_command(args) -> int:
     net = build(arch, pair.sample_rate)
     cfg = TrainConfig(minutes=args.minutes, max_steps=args.max_steps, lr=args.lr,
                       batch=args.batch, val_fraction=args.val_fraction, mrstft=args.mrstft,
-                      patience=args.patience, seed=args.seed,
+                      patience=args.patience, seed=args.seed, schedule=args.schedule,
                       device=device(torch, args.device))
     if args.val_every:
         cfg.val_every_s = args.val_every
@@ -264,6 +264,9 @@ def add_train_parser(sub) -> None:
     t.add_argument("--val-fraction", type=float, default=0.15,
                    help="share of the pair (its end) held out for validation")
     t.add_argument("--val-every", type=float, default=0.0, help="seconds between validations")
+    t.add_argument("--schedule", choices=["cosine", "plateau"], default="",
+                   help="learning rate: cosine over the budget, or halved when validation "
+                   "stalls (default: plateau for LSTM/GRU, cosine for WaveNet)")
     t.add_argument("--patience", type=int, default=8,
                    help="validations without improvement before stopping early")
     t.add_argument("--latency", type=int, help="samples the target lags the input by (default: "

@@ -43,7 +43,10 @@ class TrainConfig:
     val_every_s: float = 20.0  # validation (and checkpoint) interval, seconds of training
     val_every_steps: int = 0  # or every N steps, when set (deterministic tests)
     patience: int = 8  # validations without a 0.5 % improvement before stopping
-    schedule: str = "cosine"  # learning rate over the budget: cosine | plateau (halve)
+    # learning rate: "cosine" anneals over the budget, "plateau" halves when validation stalls;
+    # "" picks per architecture: on the shared reamp pair (15 min, one thread) an LSTM-16 ended
+    # at ESR 0.048 with plateau and 0.063 with cosine; the nano WaveNet reached 0.0175 with cosine
+    schedule: str = ""
     mrstft: float = 0.0  # weight of the multi-resolution STFT term
     l1: float = 0.0  # L1 penalty on weights (compress uses it)
     burn_in: int = 2048  # recurrent: samples run without gradient before each window
@@ -142,7 +145,10 @@ def _defaults(net, cfg: TrainConfig):
     rec = isinstance(net, RecurrentNet)
     lr = cfg.lr or (5e-3 if rec else 4e-3)
     batch = cfg.batch or (32 if rec else 8)
-    return lr, batch
+    schedule = cfg.schedule or ("plateau" if rec else "cosine")
+    if schedule not in ("cosine", "plateau"):
+        raise PedalError(f"schedule: must be cosine or plateau, got {schedule!r}")
+    return lr, batch, schedule
 
 
 def _params_state(net, opt, extra: dict) -> tuple[dict, dict]:
@@ -214,7 +220,7 @@ def train(net, x: np.ndarray, y: np.ndarray, sr: int, cfg: TrainConfig, *,
     after every optimiser step (compress keeps pruned weights at zero with it)."""
     dev = torch.device(cfg.device)
     net.to(dev)
-    lr, batch = _defaults(net, cfg)
+    lr, batch, schedule = _defaults(net, cfg)
     (xt, yt), (xv, yv), cut = split(x, y, cfg.val_fraction, sr)
     warm = x[max(cut - sr, 0):cut]  # one second of context before the validation slice
     opt = torch.optim.Adam(net.parameters(), lr=lr)
@@ -283,7 +289,7 @@ def train(net, x: np.ndarray, y: np.ndarray, sr: int, cfg: TrainConfig, *,
         frac = min(elapsed / budget, 1.0)
         if cfg.max_steps:
             frac = max(frac, step / cfg.max_steps)
-        if cfg.schedule == "cosine":  # anneal to 2 % of the rate at the end of the budget
+        if schedule == "cosine":  # anneal to 2 % of the rate at the end of the budget
             for g in opt.param_groups:
                 g["lr"] = lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * frac)))
         due = (step % cfg.val_every_steps == 0) if cfg.val_every_steps else elapsed >= next_val
@@ -297,7 +303,7 @@ def train(net, x: np.ndarray, y: np.ndarray, sr: int, cfg: TrainConfig, *,
                 since = 0
             else:
                 since += 1
-                if cfg.schedule == "plateau" and since % max(cfg.patience // 2, 1) == 0:
+                if schedule == "plateau" and since % max(cfg.patience // 2, 1) == 0:
                     for g in opt.param_groups:
                         g["lr"] *= 0.5
             if val < best_esr:
