@@ -55,8 +55,9 @@ def main(argv=None) -> int:
     ap.add_argument("--input", default=str(shared / "fps_guitar_clean_input.wav"))
     ap.add_argument("--target", default=str(shared / "fps_guitar_processed_target.wav"))
     ap.add_argument("--minutes", type=float, default=15.0)
-    ap.add_argument("--compress-minutes", type=float, default=3.0)
-    ap.add_argument("--hidden", type=int, default=10)
+    ap.add_argument("--compress-minutes", type=float, default=4.0)
+    ap.add_argument("--hidden", type=int, default=8)
+    ap.add_argument("--l1", type=float, default=1e-3, help="unit L1 fine-tune before the cut")
     ap.add_argument("--prune", type=float, default=0.5)
     ap.add_argument("--nam-python", help="python of an environment with neural-amp-modeler")
     ap.add_argument("--work", default=None, help="folder for the models (default: temporary)")
@@ -84,7 +85,8 @@ def main(argv=None) -> int:
         print(rows[-1], flush=True)
     compress = start(PEDAL + ["compress", str(work / "lstm-16.onnx"), "-o",
                               str(work / "lstm-16-small.onnx"), "--pair", args.input,
-                              args.target, "--hidden", str(args.hidden), "--prune",
+                              args.target, "--l1", str(args.l1), "--hidden", str(args.hidden),
+                              "--prune",
                               str(args.prune), "--int8", "--minutes",
                               str(args.compress_minutes), "--json"], work / "compress.log")
     if args.nam_python:  # on the other core, while compress runs
@@ -119,7 +121,8 @@ def main(argv=None) -> int:
              "| trainer | validation ESR | wall s | steps | stopped |", "|---|---|---|---|---|"]
     for name, e, wall, steps, stopped in rows:
         lines.append(f"| {name} | {e:.4f} | {wall:.0f} | {steps or '-'} | {stopped} |")
-    lines += ["", f"`pedal compress lstm-16.onnx --pair ... --hidden {args.hidden} --prune "
+    lines += ["", f"`pedal compress lstm-16.onnx --pair ... --l1 {args.l1:g} --hidden "
+              f"{args.hidden} --prune "
               f"{args.prune} --int8 --minutes {args.compress_minutes:g}`:", "", "```"]
     lines += table + ["```", "", "```json", json.dumps(variants, indent=1), "```", "",
                       f"total {time.time() - t0:.0f} s; `python scripts/bench_train.py "

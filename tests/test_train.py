@@ -241,12 +241,13 @@ def test_compress_command_table(trained, torch_mod, capsys):
     d, out, a, b = trained
     small = d / "small.onnx"
     assert main(["compress", str(out), "-o", str(small), "--pair", str(a), str(b),
-                 "--hidden", "4", "--prune", "0.5", "--int8", "--max-steps", "40",
-                 "--json"]) == 0
+                 "--l1", "1e-3", "--hidden", "4", "--prune", "0.5", "--int8", "--max-steps",
+                 "40", "--json"]) == 0
     text = capsys.readouterr().out
     rows = json.loads(text.strip().splitlines()[-1])
-    assert [r["variant"] for r in rows] == ["original", "hidden 4", "pruned 50%", "int8"]
-    orig, hid, pruned, q = rows
+    assert [r["variant"] for r in rows] == ["original", "unit L1 0.001", "hidden 4",
+                                            "pruned 50%", "int8"]
+    orig, _, hid, pruned, q = rows
     # LSTM-4: 16 (input) + 64 (recurrent) + 4 (dense) weights, 32 biases; LSTM-8: 360 in all
     assert (orig["weights"], hid["weights"]) == (360, 116)
     assert pruned["weights"] - pruned["nonzero"] == 42  # half of the 84 matrix weights
@@ -271,3 +272,18 @@ def test_daemon_and_command_line_never_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_unit_l1_penalises_whole_hidden_units(torch_mod):
+    """The group penalty is the sum over units of the norm of every weight that reads the
+    unit; checked against a hand computation for a 2-layer LSTM."""
+    from pedal.train.nets import RecurrentNet
+
+    torch_mod.manual_seed(0)
+    net = RecurrentNet("lstm", 3, layers=2)
+    sd = {k: v.detach().numpy() for k, v in net.state_dict().items()}
+    want = [np.linalg.norm(np.concatenate([sd["rec.weight_hh_l0"][:, j],
+                                           sd["rec.weight_ih_l1"][:, j]])) for j in range(3)]
+    want += [np.linalg.norm(np.concatenate([sd["rec.weight_hh_l1"][:, j],
+                                            sd["lin.weight"][:, j]])) for j in range(3)]
+    assert np.allclose(net.unit_norms().detach().numpy(), want, rtol=1e-5)

@@ -187,19 +187,26 @@ def fine_tune(net, data: Data, cfg: TrainConfig, after_step=None, progress=None)
 def compress(spec, data: Data, *, l1: float = 0.0, prune: float = 0.0, hidden: int = 0,
              int8: bool = False, minutes: float = 3.0, progress=None, seed: int = 0,
              max_steps: int = 0):
-    """The variants, cumulative: original -> L1 fine-tune -> fewer hidden units -> pruned ->
-    int8. Returns (variants, temporary folder holding their files)."""
+    """The variants, cumulative: original -> L1 fine-tune (on whole hidden units when
+    ``hidden`` is set) -> fewer hidden units -> pruned -> int8. Returns (variants, temporary
+    folder holding their files)."""
     folder = Path(tempfile.mkdtemp(prefix="pedal-compress-"))
     cfg = dict(minutes=minutes, seed=seed, max_steps=max_steps, val_fraction=0.15,
                val_every_s=max(5.0, minutes * 60 / 12), patience=6)
     variants = [measure(Variant("original", spec, None), folder, data)]
     current = spec
     if l1:
+        # with --hidden the penalty is on whole units (group L1), so the units it drives
+        # towards zero are the ones the cut removes; otherwise on single weights
         torch.manual_seed(seed)
         net = from_spec(current)
-        net = fine_tune(net, data, TrainConfig(l1=l1, lr=1e-3, **cfg), progress=progress)
+        group = bool(hidden) and isinstance(current, RecurrentSpec)
+        tc = TrainConfig(l1=0.0 if group else l1, group_l1=l1 if group else 0.0, lr=1e-3,
+                         **cfg)
+        net = fine_tune(net, data, tc, progress=progress)
         current = net.to_spec()
-        variants.append(measure(Variant(f"L1 {l1:g}", current, None), folder, data))
+        variants.append(measure(Variant(f"{'unit ' if group else ''}L1 {l1:g}", current,
+                                        None), folder, data))
     if hidden:
         small = shrink_hidden(current, hidden)
         net = RecurrentNet.from_spec(small)

@@ -49,6 +49,7 @@ class TrainConfig:
     schedule: str = ""
     mrstft: float = 0.0  # weight of the multi-resolution STFT term
     l1: float = 0.0  # L1 penalty on weights (compress uses it)
+    group_l1: float = 0.0  # L1 on whole hidden units' weight norms (LSTM/GRU; compress)
     burn_in: int = 2048  # recurrent: samples run without gradient before each window
     truncate: int = 1024  # recurrent: samples per back-propagation window
     windows: int = 4  # recurrent: windows per sampled segment
@@ -107,6 +108,8 @@ def loss_fn(pred, target, cfg: TrainConfig, net):
     if cfg.l1:
         loss = loss + cfg.l1 * sum(p.abs().sum() for n, p in net.named_parameters()
                                    if "weight" in n)
+    if cfg.group_l1 and isinstance(net, RecurrentNet):
+        loss = loss + cfg.group_l1 * net.unit_norms().sum()
     return loss
 
 

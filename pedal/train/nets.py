@@ -48,6 +48,18 @@ class RecurrentNet(nn.Module):
         out, state = self.rec(x[..., None], state)
         return self.lin(out)[..., 0], state
 
+    def unit_norms(self):
+        """Per hidden unit of every layer, the norm of all weights that read it (recurrent,
+        next layer or head): a group-L1 penalty on these drives whole units to zero, which
+        ``compress --hidden`` then cuts out."""
+        norms = []
+        for i in range(self.layers):
+            out = getattr(self.rec, f"weight_ih_l{i + 1}") if i + 1 < self.layers \
+                else self.lin.weight
+            w = torch.cat([getattr(self.rec, f"weight_hh_l{i}"), out], dim=0)
+            norms.append(torch.sqrt(torch.sum(w ** 2, dim=0) + 1e-12))
+        return torch.cat(norms)
+
     def steady_state(self, n: int = 48000):
         """The state a long silence leaves (NAM exports it as the initial state)."""
         with torch.no_grad():
