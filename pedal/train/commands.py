@@ -19,8 +19,10 @@ def import_torch(threads: int):
     except ImportError:
         raise PedalError("training needs PyTorch: pip install -e '.[train]'") from None
     torch.set_num_threads(max(1, threads))  # two threads stall for seconds on small CPUs
-    torch.set_num_interop_threads(1) if not getattr(import_torch, "_done", False) else None
-    import_torch._done = True
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # allowed once per process, before any parallel work
+        pass
     return torch
 
 
