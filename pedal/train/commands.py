@@ -184,7 +184,7 @@ def train_command(args) -> int:
     print(f"pair: {pair.seconds:.1f} s at {pair.sample_rate} Hz, latency {pair.latency} "
           f"samples, correlation {pair.correlation:.2f}")
     torch = import_torch(args.threads)
-    from .fit import TrainConfig, train
+    from .fit import TrainConfig, esr, train
     from .nets import build
 
     torch.manual_seed(args.seed)
@@ -220,7 +220,7 @@ def train_command(args) -> int:
     model = load_model(args.output)
     cut = len(pair.x) - len(res.val_target)
     warm = pair.x[max(cut - pair.sample_rate, 0):cut]
-    pedal_esr = _esr(run_file(model, res.val_input, warm), res.val_target)
+    pedal_esr = esr(run_file(model, res.val_input, warm), res.val_target)
     print(f"validation ESR {res.esr:.4f}: {res.verdict} ({res.steps} steps, "
           f"{res.seconds / 60:.1f} min, stopped: {res.stopped})")
     print(f"wrote {args.output}: {model.describe()}; ESR on the pedal's engine {pedal_esr:.4f}")
@@ -238,12 +238,6 @@ def train_command(args) -> int:
         print(json.dumps({"esr": res.esr, "verdict": res.verdict, "pedal_esr": pedal_esr,
                           **summary, "output": str(args.output)}))
     return 0
-
-
-def _esr(pred, target) -> float:
-    from .fit import esr
-
-    return esr(pred, target)
 
 
 def add_train_parser(sub) -> None:

@@ -256,6 +256,14 @@ def train(net, x: np.ndarray, y: np.ndarray, sr: int, cfg: TrainConfig, *,
         sel = torch.tensor(idx, device=dev)[:, None] + ar[None]
         return xt_t[sel], yt_t[sel]
 
+    def update(loss):
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        if after_step:
+            after_step(net)
+
     while True:
         net.train()
         if rec:
@@ -266,24 +274,14 @@ def train(net, x: np.ndarray, y: np.ndarray, sr: int, cfg: TrainConfig, *,
                 a = cfg.burn_in + w * cfg.truncate
                 pred, state = net(xb[:, a:a + cfg.truncate], state)
                 loss = loss_fn(pred, yb[:, a:a + cfg.truncate], cfg, net)
-                opt.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-                opt.step()
-                if after_step:
-                    after_step(net)
+                update(loss)
                 state = tuple(s.detach() for s in state) if isinstance(state, tuple) \
                     else state.detach()
         else:
             xb, yb = batch_of(seg)
             pred, _ = net(xb)
             loss = loss_fn(pred, yb[:, -pred.shape[-1]:], cfg, net)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-            if after_step:
-                after_step(net)
+            update(loss)
         loss_v = float(loss.item())
         if not np.isfinite(loss_v):
             raise PedalError("training diverged (the loss is not finite); try a lower --lr")
