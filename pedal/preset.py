@@ -43,6 +43,7 @@ SCHEMA = Section({
         "calibrate_input": Bool(False),     # NAM input_level_dbu against interface_dbu
         "interface_dbu": Num(-60, 60, 12.0, "dBu"),
         "fast_tanh": Bool(False),           # NAM plugin's tanh approximation (WaveNets)
+        "precise": Bool(False),             # float64 LSTM/GRU (slower; --raw sets it)
     }),
     "cab": Section({
         "enabled": Bool(True),
@@ -96,7 +97,7 @@ class Preset:
         a = d["amp"]
         amp = AmpModel(self.model, a["input_gain_db"], a["output_gain_db"], a["knobs"],
                        a["normalize_loudness"], a["calibrate_input"], a["interface_dbu"],
-                       a["fast_tanh"])
+                       a["fast_tanh"], a["precise"])
         amp.enabled = a["enabled"]
         blocks.append(amp)
         if self.ir is not None:
@@ -147,7 +148,8 @@ def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db
     """Load and check a preset; keyword arguments override it (as ``pedal render`` flags do).
 
     eq: list of ``TYPE:FREQ[:GAIN[:Q]]`` strings replacing the preset's bands.
-    raw: the amp model alone (no gate, cab, EQ, DC blocker; levels at 0 dB).
+    raw: the amp model alone (no gate, cab, EQ, DC blocker; levels at 0 dB), in float64 where
+    the engine offers it, for sample-by-sample comparison with other runtimes.
     """
     p = Path(path) if path is not None else paths.DEFAULT_PRESET
     doc = _read_yaml(p)
@@ -175,7 +177,8 @@ def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db
         doc["eq"] = None
         doc["output"] = {"level_db": 0.0, "dc_block": False}
         doc.setdefault("amp", {}).update(input_gain_db=0.0, output_gain_db=0.0,
-                                         normalize_loudness=False, calibrate_input=False)
+                                         normalize_loudness=False, calibrate_input=False,
+                                         precise=True)
     data, problems = validate(doc, SCHEMA, file=str(p), base=p.parent)
     preset = Preset(str(p), data or {})
     # load the files the preset names, so their problems are reported with the others

@@ -29,9 +29,10 @@ def warm_up() -> float:
                 *(rng.standard_normal(s) * 0.1 for s in ((g * 2, 2), (g * 2, 2), (g * 2,),
                                                          (g * 2,))))],
                 rng.standard_normal(2), 0.0, linear_before_reset=lbr)
-            eng = RecurrentEngine(spec)
-            eng.prepare(64)
-            eng.process(x.copy())
+            for precise in (False, True):  # real time; render --raw
+                eng = RecurrentEngine(spec, precise=precise)
+                eng.prepare(64)
+                eng.process(x.copy())
     from .models.wavenet import LayerArray, WaveNetEngine, WaveNetSpec
 
     for gated in (False, True):

@@ -181,6 +181,6 @@ def test_realtime_kernels_contain_no_allocation():
                                r"NRT_MemInfo_new\w*)", ir)
             assert not calls, f"{name}{sig} allocates: {sorted(set(calls))}"
             checked.add(name)
-    assert {"noise_gate", "lstm_layer", "gru_layer", "dense_out", "upols", "biquad_cascade",
+    assert {"noise_gate", "lstm_block", "gru_block", "upols", "biquad_cascade",
             "level_dc", "wavenet_block", "pitch_block", "engine_mix", "deinterleave",
             "interleave", "mcp3202_decode"} <= checked

@@ -25,7 +25,7 @@ class AmpModel(Block):
 
     def __init__(self, model, input_gain_db=0.0, output_gain_db=0.0, knobs=(),
                  normalize_loudness=False, calibrate_input=False, interface_dbu=12.0,
-                 fast_tanh=False):
+                 fast_tanh=False, precise=False):
         """model: a loaded model (``pedal.models.load_model``) or a path to one.
 
         As Neural Amp Modeler's plugin does: ``normalize_loudness`` adds -18 - loudness dB
@@ -48,7 +48,8 @@ class AmpModel(Block):
                                                            level is not None) else 0.0
         self._in = db_to_gain(self.input_gain_db + self.calibration_db)
         self._out = db_to_gain(self.output_gain_db + self.normalize_db)
-        self.engine = self.model.make_engine(knobs, fast_tanh=bool(fast_tanh))
+        self.engine = self.model.make_engine(knobs, fast_tanh=bool(fast_tanh),
+                                             precise=bool(precise))
 
     @property
     def knobs(self):

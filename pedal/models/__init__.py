@@ -38,10 +38,11 @@ class NativeModel:
     def knob_count(self) -> int:
         return getattr(self.spec, "input_size", 1) - 1
 
-    def make_engine(self, knobs=(), fast_tanh: bool = False):
-        """fast_tanh applies to WaveNets (as NAM's plugin runs them); others are exact."""
+    def make_engine(self, knobs=(), fast_tanh: bool = False, precise: bool = False):
+        """fast_tanh applies to WaveNets (as NAM's plugin runs them); precise runs LSTM/GRU in
+        float64 (for comparisons with reference runtimes; real time uses float32)."""
         if isinstance(self.spec, RecurrentSpec):
-            return RecurrentEngine(self.spec, knobs)
+            return RecurrentEngine(self.spec, knobs, precise)
         if isinstance(self.spec, WaveNetSpec):
             return WaveNetEngine(self.spec, knobs, fast_tanh)
         return LinearEngine(self.spec, knobs)

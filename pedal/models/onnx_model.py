@@ -73,11 +73,11 @@ class AmpModelFile:
     def knob_count(self) -> int:
         return self.signature.knob_count
 
-    def make_engine(self, knobs=(), fast_tanh: bool = False):
+    def make_engine(self, knobs=(), fast_tanh: bool = False, precise: bool = False):
         if self.engine_kind == "numba":
             if isinstance(self.spec, WaveNetSpec):
                 return WaveNetEngine(self.spec, knobs, fast_tanh)
-            return RecurrentEngine(self.spec, knobs)
+            return RecurrentEngine(self.spec, knobs, precise)
         return OrtEngine(self, knobs)
 
     def describe(self) -> str:
