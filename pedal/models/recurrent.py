@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import kernels
+from .. import aligned, kernels
 from ..errors import ModelError
 
 CELLS = {"lstm": 4, "gru": 3}
@@ -129,24 +129,24 @@ class RecurrentEngine:
         g = scale.size
         # wx[0] [I, G]: row 0 reads the audio, the rest the knobs (folded into the bias)
         self._wx_in = layers[0].w_ih.T.astype(np.float64) * scale
-        self._wa = np.ascontiguousarray(self._wx_in[0], dtype=f)
+        self._wa = aligned.copy(self._wx_in[0], f)
         deep = [l.w_ih.T * scale for l in layers[1:]] or [np.zeros((hid, g))]
-        self._wx = np.ascontiguousarray(np.stack(deep), dtype=f)  # [max(L-1, 1), H, G]
-        self._wh = np.ascontiguousarray(np.stack([l.w_hh.T * scale for l in layers]), dtype=f)
+        self._wx = aligned.copy(np.stack(deep), f)  # [max(L-1, 1), H, G]
+        self._wh = aligned.copy(np.stack([l.w_hh.T * scale for l in layers]), f)
         if spec.cell == "lstm":
             self._b_base = np.stack([(l.b_ih + l.b_hh) * scale for l in layers])
         else:
             self._b_base = np.stack([l.b_ih * scale for l in layers])
-            self._bh = np.ascontiguousarray(np.stack([l.b_hh * scale for l in layers]), dtype=f)
-        self._b = self._b_base.astype(f)  # [L, G]; row 0 gets the knobs folded in
-        self._dense_w = np.asarray(spec.dense_w, dtype=f)
+            self._bh = aligned.copy(np.stack([l.b_hh * scale for l in layers]), f)
+        self._b = aligned.copy(self._b_base, f)  # [L, G]; row 0 gets the knobs folded in
+        self._dense_w = aligned.copy(spec.dense_w, f)
         self._dense_b = float(spec.dense_b)
         self._skip = 1.0 if spec.skip else 0.0
-        self._h = np.zeros((spec.num_layers, hid), f)
-        self._c = np.zeros((spec.num_layers, hid), f)
-        self._z = np.zeros(g, f)
-        self._z2 = np.zeros(g, f)
-        self._seq = np.zeros((0, hid), f)
+        self._h = aligned.zeros((spec.num_layers, hid), f)
+        self._c = aligned.zeros((spec.num_layers, hid), f)
+        self._z = aligned.zeros(g, f)
+        self._z2 = aligned.zeros(g, f)
+        self._seq = aligned.zeros((0, hid), f)
         self.set_knobs(knobs)
 
     def set_knobs(self, knobs) -> None:
@@ -161,7 +161,7 @@ class RecurrentEngine:
         self._b[0] = self._b_base[0] + fold
 
     def prepare(self, max_block: int) -> None:
-        self._seq = np.zeros((max_block, self.spec.hidden_size), self.dtype)
+        self._seq = aligned.zeros((max_block, self.spec.hidden_size), self.dtype)
         self.reset()
 
     def reset(self) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import kernels
+from .. import aligned, kernels
 from ..errors import ModelError
 
 ACTIVATIONS = {"Tanh": 0, "Hardtanh": 1, "ReLU": 2, "LeakyReLU": 3, "Sigmoid": 4, "Fasttanh": 5,
@@ -164,7 +164,7 @@ class WaveNetEngine:
                              orc, ohw, ohb, self._activation(a.activation), int(a.gated), 0,
                              orb, ACTIVATIONS[a.gate_activation], a.head_inputs])
             first += len(a.dilations)
-        self._wp = np.concatenate(pool)
+        self._wp = aligned.copy(np.concatenate(pool))
         self._arr = np.array(arr_rows, dtype=np.int64)
         self._lay = np.array(lay_rows, dtype=np.int64)
         self._max_block = 0
@@ -183,7 +183,8 @@ class WaveNetEngine:
         f = np.float32
         self._max_block = max_block
         self._keep = max((a.kernel_size - 1) * max(a.dilations) for a in self.spec.arrays)
-        self._rows = self._keep + max_block * REWIND_BLOCKS
+        vec = aligned.ALIGN // 4  # floats per cache line: every row starts on one
+        self._rows = -(-(self._keep + max_block * REWIND_BLOCKS) // vec) * vec
         off = 0
         for i, a in enumerate(self.spec.arrays):  # n layers + 1 buffers per array
             first, n_lay = self._arr[i, 3], self._arr[i, 4]
@@ -194,11 +195,12 @@ class WaveNetEngine:
                     self._lay[first + j - 1, 8] = off
                 off += self._rows * a.channels
             self._arr[i, 10] = self._lay[first + n_lay - 1, 8]
-        self._bp = np.zeros(off, f)
+        self._bp = aligned.zeros(off, f)
         widest = max(max(a.channels, a.head_size, a.head_inputs) for a in self.spec.arrays)
-        self._head = np.zeros((2, widest, max_block), f)
-        self._acc = np.zeros((2 * widest, max_block), f)
-        self._cond = np.zeros(max_block, f)
+        width = -(-max_block // vec) * vec
+        self._head = aligned.zeros((2, widest, width), f)
+        self._acc = aligned.zeros((2 * widest, width), f)
+        self._cond = aligned.zeros(width, f)
         self.reset()
 
     def reset(self) -> None:
