@@ -162,6 +162,17 @@ class RecurrentEngine:
 
     def prepare(self, max_block: int) -> None:
         self._seq = aligned.zeros((max_block, self.spec.hidden_size), self.dtype)
+        # the kernel and its arguments after x, n and the gains, bound once: at LSTM-16 sizes
+        # a block computes in about 4 us, and looking up 11 attributes per call costs 0.3 us
+        if self.spec.cell == "lstm":
+            self._kernel = kernels.lstm_block
+            self._args = (self._wa, self._wx, self._wh, self._b, self._h, self._c, self._z,
+                          self._seq, self._dense_w, self._dense_b, self._skip)
+        else:
+            self._kernel = kernels.gru_block
+            self._args = (self._wa, self._wx, self._wh, self._b, self._bh,
+                          self.spec.linear_before_reset, self._h, self._z, self._z2, self._seq,
+                          self._dense_w, self._dense_b, self._skip)
         self.reset()
 
     def reset(self) -> None:
@@ -171,14 +182,7 @@ class RecurrentEngine:
 
     def process(self, x: np.ndarray, in_gain: float = 1.0, out_gain: float = 1.0) -> None:
         """x: float32 [n], n <= max_block, in place."""
-        if self.spec.cell == "lstm":
-            kernels.lstm_block(x, x.shape[0], in_gain, out_gain, self._wa, self._wx, self._wh,
-                               self._b, self._h, self._c, self._z, self._seq, self._dense_w,
-                               self._dense_b, self._skip)
-        else:
-            kernels.gru_block(x, x.shape[0], in_gain, out_gain, self._wa, self._wx, self._wh,
-                              self._b, self._bh, self.spec.linear_before_reset, self._h, self._z,
-                              self._z2, self._seq, self._dense_w, self._dense_b, self._skip)
+        self._kernel(x, x.shape[0], in_gain, out_gain, *self._args)
 
     def get_state(self):
         return self._h.copy(), self._c.copy()
