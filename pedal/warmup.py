@@ -45,6 +45,15 @@ def warm_up() -> float:
         eng = WaveNetEngine(WaveNetSpec([arr], 0.5))
         eng.prepare(64)
         eng.process(x.copy())
+    from .models.smartamppro import SmartAmpProEngine, SmartAmpProSpec
+
+    sap = SmartAmpProSpec(rng.standard_normal((4, 2)), np.zeros(2), rng.standard_normal((2, 2, 2)),
+                          np.zeros(2), rng.standard_normal((2, 8)), np.zeros(8),
+                          rng.standard_normal((2, 8)), rng.standard_normal(2), 0.0, window=8,
+                          stride1=4, stride2=1)
+    eng = SmartAmpProEngine(sap)
+    eng.prepare(64)
+    eng.process(x.copy())
     from .pitch import PitchTracker
 
     tracker = PitchTracker(48000)

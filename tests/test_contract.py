@@ -10,6 +10,7 @@ from numba.core.runtime import rtsys
 from conftest import ROOT, chunked
 from pedal.blocks import (AmpModel, Band, CabinetIR, Chain, NoiseGate, OutputLevel, ParametricEQ,
                           ProcessSpec, Tuner)
+from pedal.bench_models import wavenet_preset
 from pedal.models.onnx_model import load_onnx
 
 SR = 48000
@@ -23,6 +24,23 @@ def _amp(kind):
     return AmpModel(model, input_gain_db=3.0, output_gain_db=-2.0)
 
 
+def _native_amp(family, spec, gain_db=0.0):
+    """A model made in memory, at the chain's rate (the engines do not care about the rate)."""
+    from pedal.models import NativeModel
+
+    return AmpModel(NativeModel(f"<{family}>", family, spec, SR), output_gain_db=gain_db)
+
+
+def _smartamppro_spec():
+    from pedal.models.smartamppro import SmartAmpProSpec
+
+    r = np.random.default_rng(3)
+    return SmartAmpProSpec(r.standard_normal((12, 4)) * 0.3, r.standard_normal(4) * 0.1,
+                           r.standard_normal((12, 4, 4)) * 0.3, r.standard_normal(4) * 0.1,
+                           r.standard_normal((4, 32)) * 0.3, r.standard_normal(32) * 0.1, None,
+                           r.standard_normal(8) * 0.3, 0.01)
+
+
 def _ir():
     r = np.random.default_rng(5)
     return r.standard_normal(3000) * np.exp(-np.arange(3000) / 600.0)
@@ -32,6 +50,8 @@ FACTORIES = {
     "gate": lambda: NoiseGate(threshold_db=-50, attack_ms=0.5, hold_ms=5, release_ms=20),
     "amp-numba": lambda: _amp("numba"),
     "amp-onnxruntime": lambda: _amp("onnxruntime"),
+    "amp-wavenet": lambda: _native_amp("nam", wavenet_preset("feather"), 20.0),  # quiet net
+    "amp-smartamppro": lambda: _native_amp("smartamppro", _smartamppro_spec()),
     "cab": lambda: CabinetIR(_ir(), SR),
     "eq": lambda: ParametricEQ([Band("high_pass", 80), Band("peak", 700, 4, 1.5),
                                 Band("high_shelf", 4000, -6, 0.7)]),
@@ -181,8 +201,8 @@ def test_realtime_kernels_contain_no_allocation():
                                r"NRT_MemInfo_new\w*)", ir)
             assert not calls, f"{name}{sig} allocates: {sorted(set(calls))}"
             checked.add(name)
-    assert {"noise_gate", "lstm_block", "gru_block", "upols", "biquad_cascade",
-            "level_dc", "wavenet_block", "pitch_block", "engine_mix", "deinterleave",
+    assert {"noise_gate", "lstm_block", "gru_block", "smartamppro_block", "upols",
+            "biquad_cascade", "level_dc", "wavenet_block", "pitch_block", "engine_mix", "deinterleave",
             "interleave", "mcp3202_decode"} <= checked
 
 

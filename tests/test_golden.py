@@ -18,8 +18,6 @@ REFUSED = {
                                          "['slimmable']",
     "nam/namcore_wavenet_condition_dsp.nam": "version 0.6.0 uses config keys "
                                              "['condition_dsp']",
-    "json/smartamppro/SmartAmpPro_Heavy.json": "not supported yet",
-    "json/smartamppro/SmartAmpPro_TubeClean.json": "not supported yet",
 }
 
 

@@ -1,5 +1,5 @@
 """Amp models: every supported file family loads into one of a few in-memory descriptions
-(recurrent, WaveNet, linear) that run on numba engines, or (ONNX graphs the pedal does not
+(recurrent, WaveNet, linear, SmartAmpPro) that run on numba engines, or (ONNX graphs the pedal does not
 recognise) on onnxruntime. ``load_model`` picks the family by content, not by extension.
 """
 
@@ -12,6 +12,8 @@ from pathlib import Path
 from ..errors import ModelError
 from .linear import LinearEngine, LinearSpec
 from .recurrent import RecurrentEngine, RecurrentSpec
+from . import smartamppro
+from .smartamppro import SmartAmpProEngine, SmartAmpProSpec
 from .wavenet import WaveNetEngine, WaveNetSpec
 
 MAX_JSON_BYTES = 32 * 1024 * 1024
@@ -23,7 +25,7 @@ class NativeModel:
 
     path: str
     family: str
-    spec: RecurrentSpec | WaveNetSpec | LinearSpec
+    spec: RecurrentSpec | WaveNetSpec | LinearSpec | SmartAmpProSpec
     sample_rate: int
     metadata: dict = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
@@ -45,6 +47,8 @@ class NativeModel:
             return RecurrentEngine(self.spec, knobs, precise)
         if isinstance(self.spec, WaveNetSpec):
             return WaveNetEngine(self.spec, knobs, fast_tanh)
+        if isinstance(self.spec, SmartAmpProSpec):
+            return SmartAmpProEngine(self.spec, knobs)
         return LinearEngine(self.spec, knobs)
 
     def describe(self) -> str:
@@ -99,11 +103,11 @@ def load_model(path):
         from .wavenetva import parse_wavenetva
 
         spec, sr, meta = parse_wavenetva(doc, name)
-    elif family:
-        raise ModelError(f"{name}: {family} json models are recognised but not supported yet")
+    elif family == "smartamppro":
+        spec, sr, meta = smartamppro.parse_smartamppro(doc, name)
     else:
         raise ModelError(f"{name}: not a known amp-model format (NAM .nam, GuitarML, "
-                         "AIDA-X/RTNeural json, or ONNX)")
+                         "AIDA-X/RTNeural, WaveNet or SmartAmpPro json, or ONNX)")
     model = NativeModel(name, family, spec, sr, dict(meta))
     if family == "keras":
         err = json_models.embedded_check(doc, model.make_engine(), name)
