@@ -116,13 +116,12 @@ def cmd_convert(args) -> int:
     from .models import load_model
     from .models.export import write_onnx
     from .models.onnx_model import load_onnx
-    from .models.recurrent import RecurrentSpec
-    from .models.wavenet import WaveNetSpec
 
     model = load_model(args.input)
-    if not isinstance(model.spec, (RecurrentSpec, WaveNetSpec)):
-        raise ConfigError(f"{args.input}: {type(model.spec).__name__} models have no ONNX form "
-                          "(LSTM, GRU and WaveNet models do)")
+    if model.spec is None:
+        raise ConfigError(f"{args.input}: an ONNX graph the pedal does not recognise "
+                          f"({model.why_not_numba}); it plays as it is, there is nothing to "
+                          "convert")
     meta = {"source": str(args.input), "source_family": getattr(model, "family", "onnx")}
     for k, v in (model.metadata or {}).items():
         if isinstance(v, (str, int, float)):  # levels keep their names; the rest is history
@@ -132,6 +131,8 @@ def cmd_convert(args) -> int:
         write_onnx(model.spec, args.output, quantize=args.quantize, metadata=meta)
     except ImportError:
         raise ConfigError("convert needs the onnx package: pip install -e '.[tools]'") from None
+    except ValueError as exc:
+        raise ConfigError(f"{args.input}: {exc}") from None
     out = load_onnx(args.output)
     print(f"wrote {args.output}: {out.describe()}")
     return 0

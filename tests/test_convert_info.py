@@ -28,7 +28,10 @@ def _run(model, x, knobs=()):
                                        ("nam/HelgaB_6505plus_RedCh_NoBoost_standard.nam", []),
                                        ("json/smartpedal_wavenet/SmartPedal_ts9_fullD.json", []),
                                        ("json/smartpedal_wavenet/WaveNetVA_WaveNet1-ts7.json",
-                                        [])])
+                                        []),
+                                       ("json/smartamppro/SmartAmpPro_Heavy.json", []),
+                                       ("json/smartamppro/SmartAmpPro_TubeClean.json", []),
+                                       ("nam/identity_linear_1.nam", [])])
 def test_converted_onnx_plays_like_the_original(shared, tmp_path, capsys, rel, knobs):
     src = shared / "data" / rel
     out = tmp_path / "m.onnx"
@@ -38,8 +41,8 @@ def test_converted_onnx_plays_like_the_original(shared, tmp_path, capsys, rel, k
     assert conv.metadata["source_family"] == orig.family
     x = (0.4 * np.sin(np.arange(20000) * 0.02) * np.linspace(0.1, 1.2, 20000)).astype(np.float32)
     assert np.max(np.abs(_run(conv, x, knobs) - _run(orig, x, knobs))) < 1e-5
-    # and onnxruntime agrees on the converted file, to float32's precision (its LSTM is float32;
-    # the numba engine keeps float64 state; a WaveNet's graph starts from its stored prewarm)
+    # and onnxruntime agrees on the converted file, to float32's precision (both run float32,
+    # summing in different orders; a WaveNet's graph starts from its stored prewarm)
     conv.engine_kind = "onnxruntime"
     assert np.max(np.abs(_run(conv, x, knobs) - _run(orig, x, knobs))) < 5e-5
 
@@ -58,10 +61,15 @@ def test_converted_wavenet_int8_stays_close(shared, tmp_path):
 
 
 def test_convert_refuses_what_it_cannot_write(shared, tmp_path, capsys):
-    code = main(["convert", str(shared / "data/nam/identity_linear_1.nam"),
-                 str(tmp_path / "o.onnx")])
-    assert code == 2
-    assert "have no ONNX form" in capsys.readouterr().err
+    from test_smartamppro import _doc
+
+    several = tmp_path / "steps.json"  # an LSTM over 5 positions: no one-pass graph
+    several.write_text(json.dumps(_doc(s2=2)))
+    assert main(["convert", str(several), str(tmp_path / "o.onnx")]) == 2
+    assert "runs several steps (5 here) have no ONNX form" in capsys.readouterr().err
+    assert main(["convert", str(shared / "data/onnx/aki_linear_phase_invert.onnx"),
+                 str(tmp_path / "o.onnx")]) == 2
+    assert "an ONNX graph the pedal does not recognise" in capsys.readouterr().err
     assert not (tmp_path / "o.onnx").exists()
 
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ModelError
-from .linear import LinearEngine, LinearSpec
-from .recurrent import RecurrentEngine, RecurrentSpec
 from . import smartamppro
-from .smartamppro import SmartAmpProEngine, SmartAmpProSpec
-from .wavenet import WaveNetEngine, WaveNetSpec
+from .engines import make_engine
+from .linear import LinearSpec
+from .recurrent import RecurrentSpec
+from .smartamppro import SmartAmpProSpec
+from .wavenet import WaveNetSpec
 
 MAX_JSON_BYTES = 32 * 1024 * 1024
 
@@ -41,15 +42,7 @@ class NativeModel:
         return getattr(self.spec, "input_size", 1) - 1
 
     def make_engine(self, knobs=(), fast_tanh: bool = False, precise: bool = False):
-        """fast_tanh applies to WaveNets (as NAM's plugin runs them); precise runs LSTM/GRU in
-        float64 (for comparisons with reference runtimes; real time uses float32)."""
-        if isinstance(self.spec, RecurrentSpec):
-            return RecurrentEngine(self.spec, knobs, precise)
-        if isinstance(self.spec, WaveNetSpec):
-            return WaveNetEngine(self.spec, knobs, fast_tanh)
-        if isinstance(self.spec, SmartAmpProSpec):
-            return SmartAmpProEngine(self.spec, knobs)
-        return LinearEngine(self.spec, knobs)
+        return make_engine(self.spec, knobs, fast_tanh, precise)
 
     def describe(self) -> str:
         return f"{self.name} ({self.family} {self.spec.arch}, {self.sample_rate} Hz, numba)"

@@ -23,6 +23,11 @@ last (K-1) x d columns are its slice of ``h_out``. The initial state (for NAM: t
 infinite silence leaves, which the format requires) is the initializer ``pedal_h0``, and
 ``pedal.wavenet`` holds the configuration, so the pedal reads the weights back by name into its
 numba engine. Any ONNX runtime runs the graph as it is.
+
+NAM's Linear (``pedal.linear``: the state is the last R-1 samples, one Conv) and SmartAmpPro
+(``pedal.smartamppro``: the state is the last window-1 samples; the first conv runs over every
+sample, the second as a conv dilated by the first's stride, then the LSTM step and the dense
+layer per sample) use the same flat-state call.
 """
 
 from __future__ import annotations
@@ -149,17 +154,24 @@ def spec_to_onnx(spec: RecurrentSpec, quantize: str | None = None, metadata: dic
 
 
 def write_onnx(spec, path, quantize: str | None = None, metadata: dict | None = None) -> None:
-    """Write ``spec`` (RecurrentSpec or WaveNetSpec) atomically as the pedal's ONNX."""
+    """Write any model description atomically as the pedal's ONNX; raises ValueError for
+    one that has no ONNX form (a SmartAmpPro whose LSTM runs several steps)."""
     from ..audio_io import atomic_path
     from .wavenet import WaveNetSpec
+
+    from .linear import LinearSpec
+    from .smartamppro import SmartAmpProSpec
 
     if isinstance(spec, WaveNetSpec):
         model = wavenet_to_onnx(spec, quantize, metadata)
     elif isinstance(spec, RecurrentSpec):
         model = spec_to_onnx(spec, quantize, metadata)
+    elif isinstance(spec, LinearSpec):
+        model = linear_to_onnx(spec, quantize, metadata)
+    elif isinstance(spec, SmartAmpProSpec):
+        model = smartamppro_to_onnx(spec, quantize, metadata)
     else:
-        raise ValueError(f"{type(spec).__name__} models have no ONNX form (LSTM, GRU and "
-                         "WaveNet do)")
+        raise ValueError(f"{type(spec).__name__} models have no ONNX form")
     with atomic_path(path) as tmp:
         tmp.write_bytes(model.SerializeToString())
 
@@ -187,51 +199,109 @@ def _meta_common(spec, quantize, metadata):
     return meta
 
 
-def wavenet_to_onnx(spec, quantize: str | None = None, metadata: dict | None = None):
-    """Return an ``onnx.ModelProto`` for a WaveNetSpec (see the module docstring)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+class _FlatStateGraph:
+    """Builds a graph with the flat-state signature: x [1, N, 1], h [1, 1, S] -> y, h_out.
+    Weights are named initializers (the loader reads them back by name); conv weights of 16
+    values or more become int8 with one scale per output channel when quantize is "int8"."""
 
-    if quantize not in (None, "int8"):
-        raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
-    spec.validate()
-    nodes, inits = [], []
-    count = [0]
+    def __init__(self, quantize):
+        from onnx import helper, numpy_helper
 
-    def tmp(stem):
-        count[0] += 1
-        return f"{stem}_{count[0]}"
+        if quantize not in (None, "int8"):
+            raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
+        self.helper, self.numpy_helper = helper, numpy_helper
+        self.quantize = quantize
+        self.nodes, self.inits, self.count = [], [], 0
 
-    def init(name, arr):
-        inits.append(numpy_helper.from_array(np.asarray(arr), name))
+    def init(self, name, arr):
+        self.inits.append(self.numpy_helper.from_array(np.asarray(arr), name))
         return name
 
-    def weight(name, w):
+    def ints(self, name, vals):
+        return self.init(name, np.array(vals, np.int64))
+
+    def weight(self, name, w):
         """A conv weight [O, I, K], maybe int8 with one scale per output channel."""
         w = np.asarray(w, np.float32)
-        if quantize != "int8" or w.size < 16:
-            return init(name, w)
+        if self.quantize != "int8" or w.size < 16:
+            return self.init(name, w)
         q, scale = quantize_rows(w.reshape(w.shape[0], -1))
-        init(name + "_q", q.reshape(w.shape))
-        init(name + "_scale", scale)
-        init(name + "_zero", np.zeros(w.shape[0], np.int8))
-        nodes.append(helper.make_node("DequantizeLinear", [name + "_q", name + "_scale",
-                                                          name + "_zero"], [name], axis=0))
+        self.init(name + "_q", q.reshape(w.shape))
+        self.init(name + "_scale", scale)
+        self.init(name + "_zero", np.zeros(w.shape[0], np.int8))
+        self.nodes.append(self.helper.make_node(
+            "DequantizeLinear", [name + "_q", name + "_scale", name + "_zero"], [name], axis=0))
         return name
 
-    def node(op, ins, **attrs):
-        out = tmp(op.lower())
-        nodes.append(helper.make_node(op, ins, [out], **attrs))
+    def node(self, op, ins, **attrs):
+        self.count += 1
+        out = f"{op.lower()}_{self.count}"
+        self.nodes.append(self.helper.make_node(op, ins, [out], **attrs))
         return out
 
-    def conv(x, w_name, w, b_name=None, b=None, dil=1):
-        ins = [x, weight(w_name, w)]
+    def conv(self, x, w_name, w, b_name=None, b=None, dil=1):
+        ins = [x, self.weight(w_name, w)]
         if b is not None:
-            ins.append(init(b_name, np.asarray(b, np.float32)))
-        return node("Conv", ins, dilations=[dil], kernel_shape=[int(np.shape(w)[2])])
+            ins.append(self.init(b_name, np.asarray(b, np.float32)))
+        return self.node("Conv", ins, dilations=[dil], kernel_shape=[int(np.shape(w)[2])])
 
-    def ints(name, vals):
-        return init(name, np.array(vals, np.int64))
+    def with_history(self, v, key, channels, n, off):
+        """Concat the state's slice [off, off + channels*n) before v [1, C, T]; the last n
+        columns of the result become that slice of h_out. Returns the concatenation."""
+        hist = self.node("Slice", ["h", self.ints(f"{key}.s0", [off]),
+                                   self.ints(f"{key}.s1", [off + channels * n]), "ax2"])
+        hist = self.node("Reshape", [hist, self.ints(f"{key}.hshape", [1, channels, n])])
+        full = self.node("Concat", [hist, v], axis=2)
+        tail = self.node("Slice", [full, self.ints(f"{key}.t0", [-n]), "big", "ax2"])
+        self.tails.append(self.node("Reshape", [tail, self.ints(f"{key}.tshape",
+                                                                [1, 1, channels * n])]))
+        return full
+
+    def start(self):
+        """x as [1, 1, N] (channels first, as Conv wants it)."""
+        self.tails = []
+        self.ints("ax1", [1])
+        self.ints("ax2", [2])
+        self.ints("big", [1 << 62])
+        return self.node("Transpose", ["x"], perm=[0, 2, 1])
+
+    def finish(self, y, size, graph_name, spec, metadata, key, config):
+        """y [1, 1, N] -> the model, with ``pedal.<key>`` = config; checked."""
+        import onnx
+        from onnx import TensorProto
+
+        helper = self.helper
+        self.nodes.append(helper.make_node("Transpose", [y], ["y"], perm=[0, 2, 1]))
+        if len(self.tails) > 1:
+            self.nodes.append(helper.make_node("Concat", self.tails, ["h_out"], axis=2))
+        else:
+            self.nodes.append(helper.make_node("Identity", self.tails, ["h_out"]))
+        if not any(t.name == STATE_INIT for t in self.inits):
+            self.init(STATE_INIT, np.zeros((1, 1, size), np.float32))
+        fl = TensorProto.FLOAT
+        graph = helper.make_graph(
+            self.nodes, graph_name,
+            [helper.make_tensor_value_info("x", fl, [1, "N", 1]),
+             helper.make_tensor_value_info("h", fl, [1, 1, size])],
+            [helper.make_tensor_value_info("y", fl, [1, "N", 1]),
+             helper.make_tensor_value_info("h_out", fl, [1, 1, size])], self.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                                  producer_name="pedal")
+        model.ir_version = 8
+        meta = _meta_common(spec, self.quantize, metadata)
+        meta[f"pedal.{key}"] = json.dumps(config)
+        onnx.helper.set_model_props(model, meta)
+        onnx.checker.check_model(model)
+        return model
+
+
+def wavenet_to_onnx(spec, quantize: str | None = None, metadata: dict | None = None):
+    """Return an ``onnx.ModelProto`` for a WaveNetSpec (see the module docstring)."""
+    from onnx import numpy_helper
+
+    spec.validate()
+    gb = _FlatStateGraph(quantize)
+    node, init, conv, ints = gb.node, gb.init, gb.conv, gb.ints
 
     def act(v, kind):
         if kind == "Tanh":
@@ -266,11 +336,8 @@ def wavenet_to_onnx(spec, quantize: str | None = None, metadata: dict | None = N
                  ("ft_e", 0.814642734961073)):
         init(k, f32(v))
     layout, size = wavenet_state_layout(spec)
-    cond = node("Transpose", ["x"], perm=[0, 2, 1])  # [1, 1, N]
-    layer_in, head, tails = cond, None, []
-    ints("ax2", [2])
-    ints("ax1", [1])
-    ints("big", [1 << 62])
+    cond = gb.start()  # [1, 1, N]
+    layer_in, head = cond, None
     where = {(i, j): (n, off) for i, j, _, n, off in layout}
     for i, a in enumerate(spec.arrays):
         p = f"a{i}"
@@ -281,14 +348,7 @@ def wavenet_to_onnx(spec, quantize: str | None = None, metadata: dict | None = N
         for j, d in enumerate(a.dilations):
             q = f"{p}.l{j}"
             n, off = where[(i, j)]
-            zin = z
-            if n:
-                hist = node("Slice", ["h", ints(f"{q}.s0", [off]),
-                                      ints(f"{q}.s1", [off + c * n]), "ax2"])
-                hist = node("Reshape", [hist, ints(f"{q}.hshape", [1, c, n])])
-                zin = node("Concat", [hist, z], axis=2)
-                tail = node("Slice", [zin, ints(f"{q}.t0", [-n]), "big", "ax2"])
-                tails.append(node("Reshape", [tail, ints(f"{q}.tshape", [1, 1, c * n])]))
+            zin = gb.with_history(z, q, c, n, off) if n else z
             v = conv(zin, f"{q}.conv_w", a.conv_w[j], f"{q}.conv_b", a.conv_b[j], dil=d)
             v = node("Add", [v, conv(cond, f"{q}.mixin", a.mixin[j][:, :, None])])
             if a.gated:
@@ -310,24 +370,7 @@ def wavenet_to_onnx(spec, quantize: str | None = None, metadata: dict | None = N
     init("head_scale", f32(spec.head_scale))
     y = node("Mul", [node("Slice", [head, ints("y0", [0]), ints("y1", [1]), "ax1"]),
                      "head_scale"])
-    nodes.append(helper.make_node("Transpose", [y], ["y"], perm=[0, 2, 1]))
-    if len(tails) > 1:
-        nodes.append(helper.make_node("Concat", tails, ["h_out"], axis=2))
-    else:
-        nodes.append(helper.make_node("Identity", tails, ["h_out"]))
-    init(STATE_INIT, np.zeros((1, 1, size), np.float32))  # replaced below by the prewarm
-    fl = TensorProto.FLOAT
-    graph = helper.make_graph(
-        nodes, "pedal_amp_wavenet",
-        [helper.make_tensor_value_info("x", fl, [1, "N", 1]),
-         helper.make_tensor_value_info("h", fl, [1, 1, size])],
-        [helper.make_tensor_value_info("y", fl, [1, "N", 1]),
-         helper.make_tensor_value_info("h_out", fl, [1, 1, size])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="pedal")
-    model.ir_version = 8
-    meta = _meta_common(spec, quantize, metadata)
-    meta["pedal.wavenet"] = json.dumps({
+    config = {
         "head_scale": spec.head_scale, "prewarm": spec.prewarm,
         "arrays": [{"input_size": a.input_size, "condition_size": a.condition_size,
                     "head_size": a.head_size, "channels": a.channels,
@@ -336,15 +379,65 @@ def wavenet_to_onnx(spec, quantize: str | None = None, metadata: dict | None = N
                     "head_bias": a.head_b is not None,
                     "rechannel_bias": a.rechannel_b is not None,
                     "gate_activation": a.gate_activation,
-                    "layer_heads": bool(a.layer_head_w)} for a in spec.arrays]})
-    onnx.helper.set_model_props(model, meta)
-    onnx.checker.check_model(model)
+                    "layer_heads": bool(a.layer_head_w)} for a in spec.arrays]}
+    model = gb.finish(y, size, "pedal_amp_wavenet", spec, metadata, "wavenet", config)
     if spec.prewarm:
         h0 = _prewarm(model, size, spec.receptive_field + 1)
         for t in model.graph.initializer:
             if t.name == STATE_INIT:
                 t.CopyFrom(numpy_helper.from_array(h0, STATE_INIT))
     return model
+
+
+def linear_to_onnx(spec, quantize: str | None = None, metadata: dict | None = None):
+    """NAM's Linear (an FIR of R taps): the state is the last max(R-1, 1) input samples."""
+    spec.validate()
+    gb = _FlatStateGraph(quantize)
+    r = len(spec.weights)
+    size = max(r - 1, 1)
+    full = gb.with_history(gb.start(), "x", 1, size, 0)
+    v = gb.conv(full, "fir_w", np.asarray(spec.weights, np.float32)[None, None, :], "fir_b",
+                [spec.bias])
+    y = gb.node("Slice", [v, gb.ints("y0", [size - r + 1]), "big", "ax2"])
+    return gb.finish(y, size, "pedal_amp_linear", spec, metadata, "linear", {"taps": r})
+
+
+def smartamppro_to_onnx(spec, quantize: str | None = None, metadata: dict | None = None):
+    """A SmartAmpPro model whose LSTM runs one step (the plugin's geometry), as one pass over
+    the whole block: the first conv over every sample, the second as a conv dilated by the
+    first's stride over that, then the LSTM step and the dense layer per sample. The state is
+    the last window-1 input samples."""
+    spec.validate()
+    if spec.out2 != 1:
+        raise ValueError(f"SmartAmpPro models whose LSTM runs several steps ({spec.out2} here) "
+                         "have no ONNX form")
+    if spec.window < 2:
+        raise ValueError("a SmartAmpPro window of 1 sample has no state to carry")
+    gb = _FlatStateGraph(quantize)
+    node, ints = gb.node, gb.ints
+    size = spec.window - 1
+    xt = gb.start()
+    full = gb.with_history(xt, "x", 1, size, 0)
+    c1 = gb.conv(full, "conv1_w", spec.w1.T[:, None, :], "conv1_b", spec.b1)  # [1, C1, .]
+    # position p of the second conv reads tap p + pad2: the taps that meet real positions
+    k2 = len(spec.w2)
+    taps = [p for p in range(spec.out1) if 0 <= p + spec.pad2 < k2]
+    lo, hi = taps[0], taps[-1]
+    w2 = np.transpose(spec.w2[lo + spec.pad2:hi + spec.pad2 + 1], (2, 1, 0))  # [C2, C1, Kv]
+    c1 = node("Slice", [c1, ints("c1_0", [lo * spec.stride1]), "big", "ax2"])
+    c2 = gb.conv(c1, "conv2_w", w2, "conv2_b", spec.b2, dil=spec.stride1)
+    n = node("Slice", [node("Shape", ["x"]), ints("n0", [1]), ints("n1", [2])])
+    c2 = node("Slice", [c2, ints("c2_0", [0]), n, "ax2"])  # sample t is column t
+    hid = spec.hidden
+    z = gb.conv(c2, "lstm_w", spec.kernel.T[:, :, None], "lstm_b", spec.bias)  # [1, 4H, N]
+    gate = lambda g: node("Slice", [z, ints(f"g{g}0", [g * hid]),  # noqa: E731
+                                    ints(f"g{g}1", [(g + 1) * hid]), "ax1"])
+    c = node("Mul", [node("Sigmoid", [gate(0)]), node("Tanh", [gate(2)])])  # Keras i, f, c, o
+    h = node("Mul", [node("Sigmoid", [gate(3)]), node("Tanh", [c])])
+    y = gb.conv(h, "dense_w", spec.dense_w[None, :, None], "dense_b", [spec.dense_b])
+    config = {"window": spec.window, "stride1": spec.stride1, "stride2": spec.stride2,
+              "conv1_kernel": len(spec.w1), "conv2_kernel": k2, "conv2_taps": [lo, hi]}
+    return gb.finish(y, size, "pedal_amp_smartamppro", spec, metadata, "smartamppro", config)
 
 
 def _prewarm(model, size: int, n: int) -> np.ndarray:

@@ -19,8 +19,11 @@ import numpy as np
 from ..errors import ModelError
 from .export import STATE_INIT
 from .onnxproto import Graph, Node, read_graph
-from .recurrent import RecurrentEngine, RecurrentLayer, RecurrentSpec
-from .wavenet import LayerArray, WaveNetEngine, WaveNetSpec
+from .engines import make_engine
+from .linear import LinearSpec
+from .recurrent import RecurrentLayer, RecurrentSpec
+from .smartamppro import SmartAmpProSpec
+from .wavenet import LayerArray, WaveNetSpec
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 VERIFY_ATOL = 1e-4
@@ -75,9 +78,7 @@ class AmpModelFile:
 
     def make_engine(self, knobs=(), fast_tanh: bool = False, precise: bool = False):
         if self.engine_kind == "numba":
-            if isinstance(self.spec, WaveNetSpec):
-                return WaveNetEngine(self.spec, knobs, fast_tanh)
-            return RecurrentEngine(self.spec, knobs, precise)
+            return make_engine(self.spec, knobs, fast_tanh, precise)
         return OrtEngine(self, knobs)
 
     def describe(self) -> str:
@@ -343,14 +344,7 @@ def _recognise(g: Graph, sig: Signature, sample_rate: int, name: str) -> Recurre
 def _recognise_wavenet(g: Graph, sig: Signature, sample_rate: int, name: str) -> WaveNetSpec:
     """The WaveNetSpec a pedal-written WaveNet graph holds, read back by initializer name."""
     cfg = json.loads(g.metadata["pedal.wavenet"])
-    tr = _Tracer(g)
-
-    def get(key, shape=None):
-        v = tr.const(key)
-        if v is None:
-            raise ValueError(f"WaveNet weight {key!r} is missing")
-        v = np.asarray(v, np.float64)
-        return v if shape is None else v.reshape(shape)
+    get = _weights(g)
 
     arrays = []
     for i, a in enumerate(cfg["arrays"]):
@@ -377,6 +371,46 @@ def _recognise_wavenet(g: Graph, sig: Signature, sample_rate: int, name: str) ->
     if sig.h is None or sig.state_shape is None:
         raise ValueError("WaveNet graph without its state input 'h'")
     return spec
+
+
+def _weights(g: Graph):
+    tr = _Tracer(g)
+
+    def get(key, shape=None):
+        v = tr.const(key)
+        if v is None:
+            raise ValueError(f"weight {key!r} is missing")
+        v = np.asarray(v, np.float64)
+        return v if shape is None else v.reshape(shape)
+    return get
+
+
+def _recognise_linear(g: Graph, sig: Signature, sample_rate: int, name: str) -> LinearSpec:
+    """The LinearSpec a pedal-written Linear graph holds, read back by initializer name."""
+    get = _weights(g)
+    taps = int(json.loads(g.metadata["pedal.linear"])["taps"])
+    return LinearSpec(get("fir_w", (taps,)), float(get("fir_b", (1,))[0]), sample_rate)
+
+
+def _recognise_smartamppro(g: Graph, sig: Signature, sample_rate: int,
+                           name: str) -> SmartAmpProSpec:
+    """The SmartAmpProSpec a pedal-written SmartAmpPro graph holds, read back by name."""
+    get = _weights(g)
+    cfg = json.loads(g.metadata["pedal.smartamppro"])
+    w1 = get("conv1_w")[:, 0, :].T  # [K1, C1]
+    w2v = np.transpose(get("conv2_w"), (2, 1, 0))  # [Kv, C1, C2]: the taps the file uses
+    lo, hi = cfg["conv2_taps"]
+    w2 = np.zeros((int(cfg["conv2_kernel"]),) + w2v.shape[1:])  # taps on padding are unused
+    spec = SmartAmpProSpec(w1, get("conv1_b"), w2, get("conv2_b"), get("lstm_w")[:, :, 0].T,
+                           get("lstm_b"), None, get("dense_w")[0, :, 0],
+                           float(get("dense_b", (1,))[0]), int(cfg["window"]),
+                           int(cfg["stride1"]), int(cfg["stride2"]), sample_rate)
+    w2[lo + spec.pad2:hi + spec.pad2 + 1] = w2v  # pad2 follows from the geometry alone
+    return spec
+
+
+_BY_METADATA = {"pedal.wavenet": _recognise_wavenet,
+                "pedal.linear": _recognise_linear, "pedal.smartamppro": _recognise_smartamppro}
 
 
 def _session(data: bytes, name: str):
@@ -541,8 +575,9 @@ def load_onnx(path, *, prefer: str = "numba") -> AmpModelFile:
                              f"does not match the state input {sig.state_shape}")
         model.initial[sig.h] = init.astype(np.float64)
     try:
-        if "pedal.wavenet" in graph.metadata:  # its initial state is the engine's prewarm
-            model.spec = _recognise_wavenet(graph, sig, sr, name)
+        flat = [k for k in _BY_METADATA if k in graph.metadata]
+        if flat:  # a flat-state graph; its initial state is the engine's own (prewarm/zeros)
+            model.spec = _BY_METADATA[flat[0]](graph, sig, sr, name)
         else:
             model.spec = _recognise(graph, sig, sr, name)
             if sig.h in model.initial:
