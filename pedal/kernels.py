@@ -149,11 +149,7 @@ def lstm_block(x, n, in_gain, out_gain, wa, wx, wh, b, h, c, z, seq, dense_w, de
                 cj = ((half + half * z[hidden + j]) * cl[j]
                       + (half + half * z[j]) * z[2 * hidden + j])
                 cl[j] = cj
-                z[j] = cj
-            for j in range(hidden):
-                z[j] = tanh_f(z[j])
-            for j in range(hidden):
-                hj = (half + half * z[3 * hidden + j]) * z[j]
+                hj = (half + half * z[3 * hidden + j]) * tanh_f(cj)
                 hl[j] = hj
                 seq[t, j] = hj
     for t in range(n):
