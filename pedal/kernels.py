@@ -211,10 +211,8 @@ def gru_block(x, n, in_gain, out_gain, wa, wx, wh, bx, bh, linear_before_reset, 
                         acc += whl[m, g2 + j] * zh[m]
                     zx[g2 + j] += acc
             for j in range(hidden):
-                zx[g2 + j] = tanh_f(zx[g2 + j])
-            for j in range(hidden):
                 u = zx[hidden + j]
-                hj = (one - u) * zx[g2 + j] + u * hl[j]
+                hj = (one - u) * tanh_f(zx[g2 + j]) + u * hl[j]
                 hl[j] = hj
                 seq[t, j] = hj
     for t in range(n):
