@@ -191,7 +191,7 @@ class SmartAmpProEngine:
 
     def reset(self) -> None:
         self._xh[:] = 0.0
-        self._c1h[:] = self.spec.b1.astype(np.float32)[:, None]  # conv1 of silence
+        self._c1h[:] = self._w[1][:, None]  # conv1 of silence: its bias
 
     def process(self, x: np.ndarray, in_gain: float = 1.0, out_gain: float = 1.0) -> None:
         kernels.smartamppro_block(x, x.shape[0], in_gain, out_gain, *self._w, *self._state)
