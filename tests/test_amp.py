@@ -159,7 +159,6 @@ def _bad(tmp_path, case):
     elif case == "text":
         p.write_text("definitely not a model")
     elif case == "nan":
-        spec = random_spec("lstm", 4)
         m = onnx.load(str(good))
         w = numpy_helper.to_array(m.graph.initializer[[i.name for i in m.graph.initializer]
                                                       .index("W0")]).copy()
@@ -167,7 +166,6 @@ def _bad(tmp_path, case):
         m.graph.initializer[[i.name for i in m.graph.initializer].index("W0")].CopyFrom(
             numpy_helper.from_array(w, "W0"))
         onnx.save(m, str(p))
-        del spec
     elif case == "signature":  # a state input whose shape no output carries on
         m = onnx.load(str(good))
         m.graph.input[0].name = "audio"
