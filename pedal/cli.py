@@ -54,7 +54,7 @@ def cmd_render(args) -> int:
         raise ConfigError("render needs IN and OUT (or --list)")
     if not 1 <= args.block <= 8192:
         raise ConfigError(f"--block: must be 1..8192 samples, got {args.block}")
-    from .render import render_file
+    from .tools.render import render_file
 
     preset = load_preset(args.preset, model=args.model, ir=args.ir, eq=args.eq,
                          knobs=args.knobs, level_db=args.level_db, raw=args.raw)
@@ -79,15 +79,15 @@ def cmd_render(args) -> int:
 
 def cmd_bench(args) -> int:
     if args.what == "models":
-        from .bench_models import run_models_bench
+        from .tools.bench_models import run_models_bench
 
         return run_models_bench(seconds=args.seconds, blocks=args.blocks, as_json=args.json)
     if args.what == "tuner":
-        from .bench_tuner import run_tuner_bench
+        from .tuner.bench import run_tuner_bench
 
         di = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "di"
         return run_tuner_bench(as_json=args.json, di_dir=args.di or di)
-    from .bench import run_chain_bench
+    from .tools.bench import run_chain_bench
 
     return run_chain_bench(seconds=args.seconds, blocks=args.blocks, as_json=args.json,
                            preset_path=args.preset)
@@ -114,8 +114,8 @@ def cmd_info(args) -> int:
 
 def cmd_convert(args) -> int:
     from .models import load_model
-    from .models.export import write_onnx
-    from .models.onnx_model import load_onnx
+    from .models.onnx.write import write_onnx
+    from .models.onnx.load import load_onnx
 
     model = load_model(args.input)
     if model.spec is None:
@@ -139,8 +139,8 @@ def cmd_convert(args) -> int:
 
 
 def cmd_tuner(args) -> int:
-    from . import tuner_cli
-    from .tuning import TUNINGS, check_a4
+    from .tuner import cli as tuner_cli
+    from .tuner.tuning import TUNINGS, check_a4
 
     try:
         a4 = check_a4(args.a4)
@@ -159,7 +159,7 @@ def cmd_tuner(args) -> int:
 
 
 def cmd_warmup(args) -> int:
-    from .warmup import warm_up
+    from .tools.warmup import warm_up
 
     t = warm_up()
     print(f"numba kernels compiled and cached ({t:.1f} s)")
@@ -167,7 +167,7 @@ def cmd_warmup(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .daemon import run
+    from .service.daemon import run
 
     over: dict = {}
     if args.backend:
@@ -185,7 +185,7 @@ def cmd_run(args) -> int:
 
 
 def _socket(args):
-    from .config import load_config
+    from .service.config import load_config
 
     if args.socket:
         return Path(args.socket)
@@ -212,7 +212,7 @@ def _print_status(st: dict) -> None:
 
 
 def cmd_status(args) -> int:
-    from .control import request
+    from .service.socket import request
 
     reply = request(_socket(args), "status")
     if args.json:
@@ -223,7 +223,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_ctl(args) -> int:
-    from .control import request
+    from .service.socket import request
 
     reply = request(_socket(args), args.action, args.args)
     if not reply.get("ok"):
@@ -323,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("warmup", help="compile and cache every numba kernel")
     w.set_defaults(func=cmd_warmup)
 
-    from .train.commands import add_compress_parser, add_train_parser  # no torch imported
+    from .train.commands import add_compress_parser, add_train_parser# no torch imported
 
     add_train_parser(sub)
     add_compress_parser(sub)

@@ -6,7 +6,7 @@ Rules for this module (see design.md):
   synthesis and circuit kernels at the end make scratch arrays);
 - kernels are compiled with ``cache=True``; the first call in a new process loads them from the
   cache (``warm_up`` does that ahead of time);
-- objects that own state live elsewhere (``pedal.blocks``) and only hand their arrays in here.
+- objects that own state live elsewhere (``pedal.dsp``) and only hand their arrays in here.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 def main() -> int:
     import testbed
     from daemon_helpers import BUNDLED, write_config
-    from pedal.control import ControlError, request
-    from pedal.synth import guitar_riff
+    from pedal.service.socket import ControlError, request
+    from pedal.synth.guitar import guitar_riff
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=300)

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pedal.audio_io import write_audio  # noqa: E402
+from pedal.audio.files import write_audio  # noqa: E402
 from pedal.train.pair import check_pair  # noqa: E402
 
 PEDAL = [sys.executable, "-m", "pedal"]

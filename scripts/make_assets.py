@@ -12,8 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pedal import synth  # noqa: E402
-from pedal.audio_io import write_audio  # noqa: E402
+from pedal.synth import guitar as synth  # noqa: E402
+from pedal.audio.files import write_audio  # noqa: E402
 
 
 def main() -> int:

@@ -5,8 +5,8 @@ from the project's own simulated overdrive circuit:
     pip install -e .[train]          # PyTorch, onnx
     python scripts/make_default_model.py [--minutes 8] [--arch lstm-16]
 
-The reamp pair is made here: synthesized guitar riffs (pedal.synth) at several input levels
-and a level-swept chirp are the DI; pedal.circuits.overdrive (op-amp gain stage -> RC + 1N4148
+The reamp pair is made here: synthesized guitar riffs (pedal.synth.guitar) at several input levels
+and a level-swept chirp are the DI; pedal.synth.circuits.overdrive (op-amp gain stage -> RC + 1N4148
 diode clipper solved by Newton-Raphson at 4x oversampling -> tone low-pass) is the gear, with
 a 24-sample interface latency added so the pair checks have one to find. ``pedal train`` then
 checks and aligns the pair, trains on one CPU thread and writes the ONNX with int8 weights;
@@ -25,8 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pedal import circuits, synth  # noqa: E402
-from pedal.audio_io import write_audio  # noqa: E402
+from pedal.synth import circuits, guitar as synth  # noqa: E402
+from pedal.audio.files import write_audio  # noqa: E402
 from pedal.cli import main as pedal  # noqa: E402
 
 SR = 48000

@@ -21,7 +21,7 @@ def shared():
 @pytest.fixture(scope="session")
 def guitar():
     """Two seconds of the project's synthesized guitar at 48 kHz (peak 0.5)."""
-    from pedal.synth import guitar_riff
+    from pedal.synth.guitar import guitar_riff
 
     return guitar_riff(48000)[48000:3 * 48000].copy()
 

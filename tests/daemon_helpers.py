@@ -12,7 +12,7 @@ import numpy as np
 import yaml
 
 from pedal import paths
-from pedal.models.export import write_onnx
+from pedal.models.onnx.write import write_onnx
 from helpers import random_spec
 
 BUNDLED = paths.MODELS_DIR / "pedal_overdrive_lstm16.onnx"
@@ -81,8 +81,8 @@ class Running:
     """A Daemon started in this process, its loop on a thread."""
 
     def __init__(self, config_path: Path, notifier=None):
-        from pedal.config import load_config
-        from pedal.daemon import Daemon
+        from pedal.service.config import load_config
+        from pedal.service.daemon import Daemon
 
         self.daemon = Daemon(load_config(config_path), notifier, config_path=config_path)
         self.daemon.start()
@@ -90,7 +90,7 @@ class Running:
         self.thread.start()
 
     def ask(self, cmd, *args):
-        from pedal.control import request
+        from pedal.service.socket import request
 
         return request(self.daemon.config.socket_path, cmd, args)
 

@@ -9,10 +9,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 from conftest import ROOT, chunked
 from helpers import random_spec, torch_model, torch_run
-from pedal.blocks import AmpModel, ProcessSpec
+from pedal.dsp import AmpModel, ProcessSpec
 from pedal.errors import ModelError
-from pedal.models.export import write_onnx
-from pedal.models.onnx_model import load_onnx
+from pedal.models.onnx.write import write_onnx
+from pedal.models.onnx.load import load_onnx
 
 SR = 48000
 

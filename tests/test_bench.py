@@ -30,7 +30,7 @@ def test_bench_models_json_rows(capsys):
 
 
 def test_bench_wavenet_presets_have_the_published_sizes():
-    from pedal.bench_models import wavenet_preset
+    from pedal.tools.bench_models import wavenet_preset
 
     sizes = {n: wavenet_preset(n).n_weights for n in ("standard", "lite", "feather", "nano")}
     assert sizes == {"standard": 13802, "lite": 6554, "feather": 3026, "nano": 842}

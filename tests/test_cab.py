@@ -6,9 +6,9 @@ import soundfile as sf
 from scipy import signal
 
 from conftest import chunked
-from pedal.blocks import CabinetIR, ProcessSpec
+from pedal.dsp import CabinetIR, ProcessSpec
 from pedal.errors import IRError
-from pedal.ir import load_ir
+from pedal.audio.ir import load_ir
 
 SR = 48000
 

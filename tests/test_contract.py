@@ -8,10 +8,11 @@ import pytest
 from numba.core.runtime import rtsys
 
 from conftest import ROOT, chunked
-from pedal.blocks import (AmpModel, Band, CabinetIR, Chain, NoiseGate, OutputLevel, ParametricEQ,
-                          ProcessSpec, Tuner)
-from pedal.bench_models import wavenet_preset
-from pedal.models.onnx_model import load_onnx
+from pedal.dsp import (AmpModel, Band, CabinetIR, Chain, NoiseGate, OutputLevel, ParametricEQ,
+                       ProcessSpec)
+from pedal.tuner.block import Tuner
+from pedal.tools.bench_models import wavenet_preset
+from pedal.models.onnx.load import load_onnx
 
 SR = 48000
 DEFAULT_MODEL = ROOT / "models" / "pedal_overdrive_lstm16.onnx"
@@ -184,7 +185,7 @@ def test_realtime_kernels_contain_no_allocation():
     from numba.core.registry import CPUDispatcher
 
     from pedal import kernels
-    from pedal.warmup import warm_up
+    from pedal.tools.warmup import warm_up
 
     warm_up()
     checked = set()
@@ -209,8 +210,8 @@ def test_realtime_kernels_contain_no_allocation():
 def test_engine_buffers_start_on_cache_lines():
     """Vectors that straddle cache lines made engine speed vary 1.4x from one load to the next;
     every array the kernels stream through starts on a 64-byte line (and keeps its values)."""
-    from pedal import aligned
-    from pedal.bench_models import recurrent_preset, wavenet_preset
+    from pedal.dsp import aligned
+    from pedal.tools.bench_models import recurrent_preset, wavenet_preset
     from pedal.models.recurrent import RecurrentEngine
     from pedal.models.wavenet import WaveNetEngine
 

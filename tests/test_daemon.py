@@ -16,9 +16,9 @@ import yaml
 
 from daemon_helpers import (BUNDLED, Running, drop_model, nan_model, slow_model, wait_for,
                             write_config)
-from pedal.config import load_config
+from pedal.service.config import load_config
 from pedal.errors import ConfigError
-from pedal.sdnotify import Notifier
+from pedal.service.sdnotify import Notifier
 
 pytest.importorskip("gpiozero")
 
@@ -212,8 +212,8 @@ def test_config_errors_name_the_file_and_key(tmp_path):
 
 def test_the_shipped_config_is_valid_and_shows_every_key():
     from pedal import paths
-    from pedal.config import SCHEMA
-    from pedal.schema import Section
+    from pedal.service.config import SCHEMA
+    from pedal.preset.schema import Section
 
     shipped = paths.ROOT / "systemd" / "pedal.yaml"
     doc = yaml.safe_load(shipped.read_text())
@@ -253,8 +253,8 @@ def test_notifier_speaks_the_protocol_to_a_socket(tmp_path):
 def test_watchdog_is_pinged_only_while_audio_blocks_advance(tmp_path):
     """The real process: READY after start, WATCHDOG while the (real-time paced) input plays,
     none once it has ended and blocks stop."""
-    from pedal.audio_io import write_audio
-    from pedal.synth import guitar_riff
+    from pedal.audio.files import write_audio
+    from pedal.synth.guitar import guitar_riff
 
     write_audio(tmp_path / "in.wav", guitar_riff(48000)[:48000], 48000)
     cfg = write_config(tmp_path, audio={"backend": "file", "file": {
@@ -295,7 +295,7 @@ def test_sigkill_then_restart_restores_the_state(tmp_path):
     cfg = write_config(tmp_path)
     drop_model(tmp_path / "models", "a.onnx")
     cmd = [sys.executable, "-m", "pedal", "run", "--config", str(cfg)]
-    from pedal.control import request
+    from pedal.service.socket import request
 
     sock = tmp_path / "pedal.sock"
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -326,7 +326,7 @@ def _saved(tmp_path):
 
 
 def _try_status(sock):
-    from pedal.control import ControlError, request
+    from pedal.service.socket import ControlError, request
 
     try:
         return request(sock, "status")["status"]

@@ -11,10 +11,10 @@ import pytest
 
 import testbed
 from daemon_helpers import drop_model, wait_for, write_config
-from pedal.control import ControlError, request
-from pedal.engine import Engine
+from pedal.service.socket import ControlError, request
+from pedal.service.player import Engine
 from pedal.preset import load_preset
-from pedal.synth import guitar_riff
+from pedal.synth.guitar import guitar_riff
 
 pytest.importorskip("gpiozero")
 SR, N = 48000, 64

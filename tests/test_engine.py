@@ -6,10 +6,10 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from pedal.blocks import Chain, NoiseGate, OutputLevel
-from pedal.engine import Engine
+from pedal.dsp import Chain, NoiseGate, OutputLevel
+from pedal.service.player import Engine
 from pedal.models.recurrent import RecurrentEngine
-from pedal.blocks.base import Block
+from pedal.dsp.block import Block
 from helpers import random_spec
 
 SR, N = 48000, 64

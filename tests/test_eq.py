@@ -6,8 +6,8 @@ import pytest
 from scipy import signal
 
 from conftest import chunked
-from pedal.blocks import Band, ParametricEQ, ProcessSpec
-from pedal.blocks.eq import rbj_sos
+from pedal.dsp import Band, ParametricEQ, ProcessSpec
+from pedal.dsp.eq import rbj_sos
 
 SR = 48000
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import chunked
-from pedal.blocks import NoiseGate, OutputLevel, ProcessSpec
+from pedal.dsp import NoiseGate, OutputLevel, ProcessSpec
 
 SR = 48000
 

@@ -5,8 +5,8 @@ import onnx
 from onnx import numpy_helper
 
 from helpers import random_spec
-from pedal.models.export import write_onnx
-from pedal.models.onnxproto import read_graph
+from pedal.models.onnx.write import write_onnx
+from pedal.models.onnx.proto import read_graph
 
 
 def _compare(path):

@@ -10,9 +10,9 @@ import pytest
 from scipy.signal import lfilter
 
 from pedal.backends import make_backend
-from pedal.blocks import Chain
-from pedal.config import load_config
-from pedal.engine import Engine
+from pedal.dsp import Chain
+from pedal.service.config import load_config
+from pedal.service.player import Engine
 from pedal.hw.mcp3202 import _Transfer, spi_ioc_message
 from test_engine import Gain
 
@@ -20,7 +20,7 @@ SR, N = 48000, 64
 
 
 def test_pedalpi_backend_on_fake_hardware_plays_the_decoded_input(tmp_path):
-    from pedal.audio_io import write_audio
+    from pedal.audio.files import write_audio
 
     t = np.arange(SR) / SR
     x = 0.4 * np.sin(2 * np.pi * 220 * t) + 0.05  # a DC offset, as a mis-biased input gives

@@ -10,7 +10,7 @@ import soundfile as sf
 from scipy import signal
 
 from conftest import ROOT, chunked
-from pedal.blocks import ProcessSpec
+from pedal.dsp import ProcessSpec
 from pedal.cli import main
 from pedal.paths import DEMO_DI
 from pedal.preset import load_preset
@@ -149,7 +149,7 @@ def test_debug_shows_the_traceback(tmp_path):
 def test_failed_write_leaves_the_old_output_untouched(tmp_path, capsys, monkeypatch):
     out = tmp_path / "keep.wav"
     out.write_bytes(b"previous render")
-    import pedal.render as render
+    import pedal.tools.render as render
 
     def boom(*a, **k):
         raise KeyboardInterrupt

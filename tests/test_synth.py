@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from pedal import circuits, kernels, synth
+from pedal import kernels
+from pedal.synth import circuits, guitar as synth
 
 SR = 48000
 

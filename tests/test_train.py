@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from pedal import circuits, synth
-from pedal.audio_io import write_audio
+from pedal.synth import circuits, guitar as synth
+from pedal.audio.files import write_audio
 from pedal.cli import main
 from pedal.train.pair import PairError, check_pair, find_latency
 
@@ -100,7 +100,7 @@ def test_bad_pairs_are_refused_with_what_to_do(sim_pair, tmp_path, capsys, case,
 
 def test_resample_and_warnings(sim_pair, tmp_path):
     x, y = sim_pair
-    from pedal.audio_io import resample
+    from pedal.audio.files import resample
 
     a, b = _write(tmp_path, x, resample(y, SR, 44100), sr_y=44100)
     pair = check_pair(a, b, resample_target=True)
@@ -159,7 +159,7 @@ def test_exported_onnx_and_nam_match_pytorch(torch_mod, tmp_path, arch):
     """The trained network's own forward pass (float64) against the pedal's loaders on the
     exported files: numba engine and onnxruntime, 1e-5."""
     from pedal.models import load_model
-    from pedal.models.export import write_onnx
+    from pedal.models.onnx.write import write_onnx
     from pedal.models.nam import write_nam
     from pedal.train.arch import parse_arch
     from pedal.train.commands import run_file
@@ -266,7 +266,7 @@ def test_daemon_and_command_line_never_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys; import pedal.daemon, pedal.train.pair; from pedal.cli import "
+    code = ("import sys; import pedal.service.daemon, pedal.train.pair; from pedal.cli import "
             "build_parser; build_parser().parse_args(['train', 'a', 'b', '-o', 'c']); "
             "print(sorted(m for m in ('torch', 'matplotlib', 'librosa') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

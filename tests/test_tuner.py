@@ -7,11 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from pedal.bench_tuner import score, synth_string
-from pedal.blocks import ProcessSpec, Tuner
+from pedal.tuner.bench import score, synth_string
+from pedal.dsp import ProcessSpec
+from pedal.tuner.block import Tuner
 from pedal.cli import main
-from pedal.pitch import PitchTracker
-from pedal.tuning import TUNINGS, nearest_note, nearest_string, note_hz
+from pedal.tuner.tracker import PitchTracker
+from pedal.tuner.tuning import TUNINGS, nearest_note, nearest_string, note_hz
 
 SR = 48000
 

@@ -1,5 +1,5 @@
 """A fake audio device for running the daemon without a sound card: a synthetic guitar riff
-(pedal.synth) looped in real time; the output is kept in a ring of the last
+(pedal.synth.guitar) looped in real time; the output is kept in a ring of the last
 few seconds (``recent``) and otherwise dropped."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ class FakeBackend(ThreadBackend):
     name = "fake"
 
     def _open(self):
-        from ..synth import guitar_riff
+        from ..synth.guitar import guitar_riff
 
         self._signal = guitar_riff(self.sample_rate).astype(np.float32)
         self._pos = 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..audio_io import read_audio, resample, to_mono, write_audio
+from ..audio.files import read_audio, resample, to_mono, write_audio
 from ..errors import AudioFileError
 from .base import AudioDeviceError, ThreadBackend
 

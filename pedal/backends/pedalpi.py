@@ -43,11 +43,11 @@ class PedalPiBackend(ThreadBackend):
 
     def _fake_signal(self, path):
         if path:
-            from ..audio_io import read_audio, resample, to_mono
+            from ..audio.files import read_audio, resample, to_mono
 
             data, sr = read_audio(path, what="audio.pedalpi.fake_input")
             return resample(to_mono(data), sr, self.sample_rate)
-        from ..synth import guitar_riff
+        from ..synth.guitar import guitar_riff
 
         return guitar_riff(self.sample_rate)
 

@@ -67,7 +67,7 @@ def _family(doc) -> str:
 def load_model(path):
     """Load any supported amp-model file; raises ModelError naming the file."""
     from .files import checked_model_file
-    from .onnx_model import MAX_FILE_BYTES, load_onnx
+    from .onnx.load import MAX_FILE_BYTES, load_onnx
 
     p, _ = checked_model_file(path, max(MAX_FILE_BYTES, MAX_JSON_BYTES))
     name = str(p)

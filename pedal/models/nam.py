@@ -251,7 +251,7 @@ def to_nam(spec, metadata: dict | None = None) -> dict:
 def write_nam(spec, path, metadata: dict | None = None) -> None:
     import json
 
-    from ..audio_io import atomic_path
+    from ..audio.files import atomic_path
 
     doc = to_nam(spec, metadata)
     with atomic_path(path) as tmp:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import aligned, kernels
+from ..dsp import aligned
+from .. import kernels
 from ..errors import ModelError
 
 CELLS = {"lstm": 4, "gru": 3}

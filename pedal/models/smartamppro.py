@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import aligned, kernels
+from ..dsp import aligned
+from .. import kernels
 from ..errors import ModelError
 from .json_models import _arr
 

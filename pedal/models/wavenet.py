@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import aligned, kernels
+from ..dsp import aligned
+from .. import kernels
 from ..errors import ModelError
 
 ACTIVATIONS = {"Tanh": 0, "Hardtanh": 1, "ReLU": 2, "LeakyReLU": 3, "Sigmoid": 4, "Fasttanh": 5,

@@ -66,7 +66,7 @@ class Progress:
 def loudness_db(spec) -> float:
     """NAM's loudness figure, measured the pedal's way: RMS in dB of the model's output for the
     bundled demo DI clip (NAM uses its own reference clip, so values compare roughly)."""
-    from ..audio_io import read_audio, resample, to_mono
+    from ..audio.files import read_audio, resample, to_mono
     from ..paths import DEMO_DI
 
     x, sr = read_audio(DEMO_DI, what="demo DI")
@@ -112,7 +112,7 @@ def plot_prediction(path, target, pred, sr: int, title: str) -> None:
     except ImportError:
         raise PedalError("the plot needs matplotlib: pip install -e '.[plot]' (or --no-plot)") \
             from None
-    from ..audio_io import atomic_path
+    from ..audio.files import atomic_path
 
     target, pred = np.asarray(target, np.float64), np.asarray(pred, np.float64)
     fig, ax = plt.subplots(3, 1, figsize=(10, 9))
@@ -151,7 +151,7 @@ def plot_prediction(path, target, pred, sr: int, title: str) -> None:
 
 
 def _write_outputs(spec, out, nam, quantize, meta):
-    from ..models.export import write_onnx
+    from ..models.onnx.write import write_onnx
     from ..models.nam import write_nam
 
     try:
@@ -319,7 +319,7 @@ def compress_command(args) -> int:
     meta = {"name": f"{model.name} compressed", "source": f"pedal compress {model.name}",
             "compress": ", ".join(v.label for v in variants[1:]), "esr": f"{final.esr:.6f}",
             "compress_data": data.source}
-    from ..models.export import write_onnx
+    from ..models.onnx.write import write_onnx
 
     write_onnx(final.spec, args.output, quantize=final.quantize, metadata=meta)
     for v in variants:

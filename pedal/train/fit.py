@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..audio_io import atomic_path
+from ..audio.files import atomic_path
 from ..errors import PedalError
 from .nets import RecurrentNet
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio_io import read_audio, resample
+from ..audio.files import read_audio, resample
 from ..errors import PedalError
 
 MAX_LAG_S = 0.1  # latency search window, either way

@@ -1,0 +1,1 @@
+"""Audio files: reading and writing recordings, and cabinet impulse responses."""

@@ -1,0 +1,46 @@
+"""Output level in dB (smoothed over 20 ms, so changes never zip) and a 5 Hz DC blocker."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import kernels
+from .block import Block
+from .params import check_range, db_to_gain, time_coef
+
+
+class OutputLevel(Block):
+    name = "level"
+
+    def __init__(self, level_db=0.0, dc_block=True, dc_hz=5.0):
+        super().__init__()
+        self.dc_block = bool(dc_block)
+        self.dc_hz = check_range("dc_hz", dc_hz, 1, 40, "Hz")
+        self._state = np.zeros(3, dtype=np.float64)
+        self.level_db = level_db
+
+    @property
+    def level_db(self) -> float:
+        return self._level_db
+
+    @level_db.setter
+    def level_db(self, value):
+        self._level_db = check_range("level_db", value, -60, 24, "dB")
+        self._target = db_to_gain(self._level_db)
+
+    def _prepare(self, spec):
+        self._smooth = time_coef(20.0, spec.sample_rate)
+        self._dc_r = math.exp(-2 * math.pi * self.dc_hz / spec.sample_rate)
+
+    def reset(self):
+        self._state[:] = 0.0
+        self._state[0] = self._target
+
+    def process(self, buf):
+        kernels.level_dc(buf, buf.shape[0], self._target, self._smooth, self.dc_block, self._dc_r,
+                         self._state)
+
+    def describe(self):
+        return f"level {self._level_db:+g} dB" + (" +dc" if self.dc_block else "")
