@@ -48,7 +48,7 @@ def drop_model(folder: Path, name: str, src: Path = BUNDLED) -> Path:
 
 
 def slow_model(path: Path) -> Path:
-    write_onnx(random_spec("lstm", hidden=256, layers=3, seed=5), path)
+    write_onnx(random_spec("lstm", hidden=192, layers=3, seed=5), path)  # 0.74 MMAC/sample
     return path
 
 

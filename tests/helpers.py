@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pedal.models.recurrent import RecurrentLayer, RecurrentSpec
+from pedal.models.arch.recurrent import RecurrentLayer, RecurrentSpec
 
 
 def spec_from_torch(rnn, lin, cell, skip, input_size, sample_rate=48000):

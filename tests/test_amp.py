@@ -143,8 +143,8 @@ def test_bundled_default_model_runs_on_numba():
     amp.prepare(ProcessSpec(SR, 64))
     y = chunked(amp, x, [64])
     # it starts from the zero-input steady state that pedal train stores (pedal.h0 / c0)
-    assert set(model.initial) == {"h", "c"}
-    assert np.max(np.abs(y - _ort_whole(model.path, x, initial=model.initial))) < 1e-5
+    assert set(model.onnx.initial) == {"h", "c"}
+    assert np.max(np.abs(y - _ort_whole(model.path, x, initial=model.onnx.initial))) < 1e-5
 
 
 def _bad(tmp_path, case):

@@ -29,8 +29,8 @@ def test_bench_models_json_rows(capsys):
     assert all(r["xrt"] > 0 and r["samples_per_s"] > 0 and r["block"] == 64 for r in rows)
 
 
-def test_bench_wavenet_presets_have_the_published_sizes():
-    from pedal.tools.bench_models import wavenet_preset
+def test_bench_random_wavenets_have_the_published_sizes():
+    from pedal.tools.bench_models import random_wavenet
 
-    sizes = {n: wavenet_preset(n).n_weights for n in ("standard", "lite", "feather", "nano")}
+    sizes = {n: random_wavenet(n).n_weights for n in ("standard", "lite", "feather", "nano")}
     assert sizes == {"standard": 13802, "lite": 6554, "feather": 3026, "nano": 842}

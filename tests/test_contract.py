@@ -11,7 +11,7 @@ from conftest import ROOT, chunked
 from pedal.dsp import (AmpModel, Band, CabinetIR, Chain, NoiseGate, OutputLevel, ParametricEQ,
                        ProcessSpec)
 from pedal.tuner.block import Tuner
-from pedal.tools.bench_models import wavenet_preset
+from pedal.tools.bench_models import random_wavenet
 from pedal.models.onnx.load import load_onnx
 
 SR = 48000
@@ -27,13 +27,13 @@ def _amp(kind):
 
 def _native_amp(family, spec, gain_db=0.0):
     """A model made in memory, at the chain's rate (the engines do not care about the rate)."""
-    from pedal.models import NativeModel
+    from pedal.models import ModelFile
 
-    return AmpModel(NativeModel(f"<{family}>", family, spec, SR), output_gain_db=gain_db)
+    return AmpModel(ModelFile(f"<{family}>", family, spec, SR), output_gain_db=gain_db)
 
 
 def _smartamppro_spec():
-    from pedal.models.smartamppro import SmartAmpProSpec
+    from pedal.models.arch.smartamppro import SmartAmpProSpec
 
     r = np.random.default_rng(3)
     return SmartAmpProSpec(r.standard_normal((12, 4)) * 0.3, r.standard_normal(4) * 0.1,
@@ -51,7 +51,7 @@ FACTORIES = {
     "gate": lambda: NoiseGate(threshold_db=-50, attack_ms=0.5, hold_ms=5, release_ms=20),
     "amp-numba": lambda: _amp("numba"),
     "amp-onnxruntime": lambda: _amp("onnxruntime"),
-    "amp-wavenet": lambda: _native_amp("nam", wavenet_preset("feather"), 20.0),  # quiet net
+    "amp-wavenet": lambda: _native_amp("nam", random_wavenet("feather"), 20.0),  # quiet net
     "amp-smartamppro": lambda: _native_amp("smartamppro", _smartamppro_spec()),
     "cab": lambda: CabinetIR(_ir(), SR),
     "eq": lambda: ParametricEQ([Band("high_pass", 80), Band("peak", 700, 4, 1.5),
@@ -211,19 +211,19 @@ def test_engine_buffers_start_on_cache_lines():
     """Vectors that straddle cache lines made engine speed vary 1.4x from one load to the next;
     every array the kernels stream through starts on a 64-byte line (and keeps its values)."""
     from pedal.dsp import aligned
-    from pedal.tools.bench_models import recurrent_preset, wavenet_preset
-    from pedal.models.recurrent import RecurrentEngine
-    from pedal.models.wavenet import WaveNetEngine
+    from pedal.tools.bench_models import random_recurrent, random_wavenet
+    from pedal.models.arch.recurrent import RecurrentEngine
+    from pedal.models.arch.wavenet import WaveNetEngine
 
     a = aligned.copy(np.arange(7, dtype=np.float64)[1:], np.float32)
     assert a.ctypes.data % 64 == 0 and a.dtype == np.float32 and a.tolist() == [1, 2, 3, 4, 5, 6]
     assert aligned.zeros((3, 5), np.float32).ctypes.data % 64 == 0
     for precise in (False, True):
-        eng = RecurrentEngine(recurrent_preset("lstm", 20), precise=precise)
+        eng = RecurrentEngine(random_recurrent("lstm", 20), precise=precise)
         eng.prepare(64)
         for name in ("_wa", "_wx", "_wh", "_b", "_h", "_c", "_z", "_seq", "_dense_w"):
             assert getattr(eng, name).ctypes.data % 64 == 0, name
-    eng = WaveNetEngine(wavenet_preset("lite"))
+    eng = WaveNetEngine(random_wavenet("lite"))
     eng.prepare(50)
     assert eng._rows % 16 == 0 and eng._head.shape[2] == 64
     for name in ("_wp", "_bp", "_head", "_acc", "_cond"):

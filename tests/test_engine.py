@@ -8,7 +8,7 @@ import pytest
 
 from pedal.dsp import Chain, NoiseGate, OutputLevel
 from pedal.service.player import Engine
-from pedal.models.recurrent import RecurrentEngine
+from pedal.models.arch.recurrent import RecurrentEngine
 from pedal.dsp.block import Block
 from helpers import random_spec
 

@@ -98,16 +98,16 @@ def test_guitarml_matches_pytorch_built_from_the_state_dict(shared, torch_mod, r
 
 def test_other_onnx_interfaces_are_mapped(shared):
     lstm = load_model(shared / "data/onnx/ortbuilder_nam_lstm_3x24.onnx")
-    sig = lstm.signature
+    sig = lstm.onnx.signature
     assert (sig.audio, sig.y, sig.states) == ("x", "y", [("hin", "hout"), ("cin", "cout")])
     assert lstm.engine_kind == "numba" and lstm.spec.arch == "lstm-3x24"
     one = load_model(shared / "data/onnx/aki_linear_phase_invert.onnx")
-    assert one.signature.per_sample and one.engine_kind == "onnxruntime"
+    assert one.onnx.signature.per_sample and one.engine_kind == "onnxruntime"
 
 
 def test_fast_tanh_is_nams_formula_and_close_to_exact(shared):
     from pedal import kernels
-    from pedal.models.wavenet import WaveNetEngine
+    from pedal.models.arch.wavenet import WaveNetEngine
 
     # the formula as NAM's activations.h writes it (the spec's rounded constants)
     x = np.linspace(-6, 6, 2001)

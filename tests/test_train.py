@@ -160,7 +160,7 @@ def test_exported_onnx_and_nam_match_pytorch(torch_mod, tmp_path, arch):
     exported files: numba engine and onnxruntime, 1e-5."""
     from pedal.models import load_model
     from pedal.models.onnx.write import write_onnx
-    from pedal.models.nam import write_nam
+    from pedal.models.formats.nam import write_nam
     from pedal.train.arch import parse_arch
     from pedal.train.commands import run_file
     from pedal.train.nets import build

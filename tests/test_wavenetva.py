@@ -102,7 +102,7 @@ def _mutate(doc, what):
     ("nan", "variables[layer_idx=-1, name=W]: NaN or infinite"),
     ("activation", "activation: must be one of"),
     ("extra", "unexpected layer_idx/name (7, 'W_conv')"),
-    ("channels", "residual_channels: must be an integer 1..128"),
+    ("channels", "residual_channels: must be a whole number 1..128"),
 ])
 def test_bad_files_get_one_clear_line(tmp_path, what, message):
     doc = _doc()

@@ -1,109 +1,88 @@
-"""Amp models: every supported file family loads into one of a few in-memory descriptions
-(recurrent, WaveNet, linear, SmartAmpPro) that run on numba engines, or (ONNX graphs the pedal does not
-recognise) on onnxruntime. ``load_model`` picks the family by content, not by extension.
+"""Amp models: every supported file family loads into a ``ModelFile`` whose description
+(``arch/``) runs on a numba engine, or (ONNX graphs the pedal does not recognise) on
+onnxruntime. ``load_model`` picks the format by content, not by extension
+(``registry.FORMATS``), and is the error boundary of every model file: it fails only with a
+``ModelError`` naming the file.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
-
-from ..errors import ModelError
-from . import smartamppro
-from .engines import make_engine
-from .linear import LinearSpec
-from .recurrent import RecurrentSpec
-from .smartamppro import SmartAmpProSpec
-from .wavenet import WaveNetSpec
+from ..errors import ModelError, PedalError
+from .record import ModelFile
 
 MAX_JSON_BYTES = 32 * 1024 * 1024
 
-
-@dataclass
-class NativeModel:
-    """A model file loaded into a description the numba engines run."""
-
-    path: str
-    family: str
-    spec: RecurrentSpec | WaveNetSpec | LinearSpec | SmartAmpProSpec
-    sample_rate: int
-    metadata: dict = field(default_factory=dict)
-    notices: list[str] = field(default_factory=list)
-    engine_kind: str = "numba"
-    check_error: float | None = None  # against the file's own reference output, if it has one
-
-    @property
-    def name(self) -> str:
-        return Path(self.path).name
-
-    @property
-    def knob_count(self) -> int:
-        return getattr(self.spec, "input_size", 1) - 1
-
-    def make_engine(self, knobs=(), fast_tanh: bool = False, precise: bool = False):
-        return make_engine(self.spec, knobs, fast_tanh, precise)
-
-    def describe(self) -> str:
-        return f"{self.name} ({self.family} {self.spec.arch}, {self.sample_rate} Hz, numba)"
+__all__ = ["LoaderBug", "ModelFile", "load_model", "load_model_bytes"]
 
 
-def _family(doc) -> str:
-    if not isinstance(doc, dict):
-        return ""
-    if "architecture" in doc and "config" in doc:
-        return "nam"
-    if "model_data" in doc and "state_dict" in doc:
-        return "guitarml"
-    if "layers" in doc and "in_shape" in doc:
-        return "keras"
-    if "variables" in doc and "dilations" in doc:
-        return "wavenetva"
-    if "conv1d" in doc and "lstm" in doc:
-        return "smartamppro"
-    return ""
+class LoaderBug(ModelError):
+    """Loading a file failed in a way the loaders did not foresee: a bug in the pedal, caught
+    at the boundary (the file is refused; the message asks for a report)."""
 
 
-def load_model(path):
-    """Load any supported amp-model file; raises ModelError naming the file."""
-    from .files import checked_model_file
-    from .onnx.load import MAX_FILE_BYTES, load_onnx
+# what a file is when it is not a model (the first bytes of common formats)
+_NOT_MODELS = ((b"RIFF", "a WAV audio file"), (b"fLaC", "a FLAC audio file"),
+               (b"OggS", "an Ogg audio file"), (b"FORM", "an AIFF audio file"),
+               (b"ID3", "an MP3 audio file"), (b"PK\x03\x04", "a zip archive (a PyTorch "
+                                                         "checkpoint or .npz?)"),
+               (b"\x80", "a Python pickle (never loaded: pickles run code)"),
+               (b"\x93NUMPY", "a NumPy array file"), (b"\x89HDF", "an HDF5 file (Keras .h5?)"),
+               (b"%PDF", "a PDF document"), (b"\x7fELF", "a program"))
 
-    p, _ = checked_model_file(path, max(MAX_FILE_BYTES, MAX_JSON_BYTES))
-    name = str(p)
-    with open(p, "rb") as f:
-        head = f.read(64).lstrip()
-    if not head.startswith(b"{"):
-        return load_onnx(p)
-    checked_model_file(p, MAX_JSON_BYTES)
+
+def load_model(path, *, prefer: str = "numba") -> ModelFile:
+    """Load any supported amp-model file; raises ModelError naming the file (and only that)."""
+    from .files import read_model_bytes
+    from .onnx.load import MAX_FILE_BYTES
+
+    p, data = read_model_bytes(path, max(MAX_FILE_BYTES, MAX_JSON_BYTES))
+    return load_model_bytes(data, str(p), prefer=prefer)
+
+
+def load_model_bytes(data: bytes, name: str, *, prefer: str = "numba") -> ModelFile:
+    """A model file's bytes -> ModelFile; the error boundary (see ``LoaderBug``)."""
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ModelError(f"{name}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{name}: invalid JSON at line {exc.lineno}, column {exc.colno}: "
-                         f"{exc.msg} (truncated file?)") from None
-    family = _family(doc)
-    from . import json_models, nam
+        return _load(data, name, prefer)
+    except PedalError:
+        raise
+    except RecursionError:
+        raise ModelError(f"{name}: nested too deeply to be a model file") from None
+    except MemoryError:
+        raise ModelError(f"{name}: too large to load (out of memory)") from None
+    except Exception as exc:  # noqa: BLE001 - the boundary: anything else is our bug
+        msg = str(exc).splitlines()[0][:160] if str(exc) else ""
+        raise LoaderBug(f"{name}: the loader failed on this file ({type(exc).__name__}: "
+                        f"{msg}); the file is skipped. This is a bug in the pedal: please "
+                        "report it with the file") from exc
 
-    if family == "nam":
-        spec, sr, meta = nam.parse_nam(doc, name)
-    elif family == "guitarml":
-        spec, sr, meta = json_models.parse_guitarml(doc, name)
-    elif family == "keras":
-        spec, sr, meta = json_models.parse_keras(doc, name)
-    elif family == "wavenetva":
-        from .wavenetva import parse_wavenetva
 
-        spec, sr, meta = parse_wavenetva(doc, name)
-    elif family == "smartamppro":
-        spec, sr, meta = smartamppro.parse_smartamppro(doc, name)
-    else:
-        raise ModelError(f"{name}: not a known amp-model format (NAM .nam, GuitarML, "
-                         "AIDA-X/RTNeural, WaveNet or SmartAmpPro json, or ONNX)")
-    model = NativeModel(name, family, spec, sr, dict(meta))
-    if family == "keras":
-        err = json_models.embedded_check(doc, model.make_engine(), name)
+def _load(data: bytes, name: str, prefer: str) -> ModelFile:
+    from . import jsondoc, registry
+
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    for magic, what in _NOT_MODELS:
+        if head.startswith(magic):
+            raise ModelError(f"{name}: this is {what}, not an amp model")
+    if not head.startswith((b"{", b"[")):
+        from .onnx.load import parse_onnx
+
+        return parse_onnx(data, name, prefer=prefer)
+    if len(data) > MAX_JSON_BYTES:
+        raise ModelError(f"{name}: model file is {len(data) / 1e6:.1f} MB, over the "
+                         f"{MAX_JSON_BYTES / 1e6:.0f} MB limit for JSON models")
+    doc = jsondoc.parse(data, name)
+    if isinstance(doc, list):
+        raise ModelError(f"{name}: a JSON list, not a model file (a model is a JSON object: "
+                         f"{registry.known_formats()})")
+    fmt = registry.json_format(doc)
+    if fmt is None:
+        raise ModelError(f"{name}: not a known amp-model format ({registry.known_formats()})")
+    node = jsondoc.Node(doc, name)
+    spec, sr, meta = fmt.parse(node)
+    stated = meta.pop("sample_rate_stated", True)
+    model = ModelFile(name, fmt.name, spec, sr, dict(meta), rate_stated=stated)
+    if fmt.self_check is not None:
+        err = fmt.self_check(node, model.make_engine())
         model.check_error = err
         if err is not None and err > 1e-4:
             model.notices.append(f"{name}: differs from the file's own output_batch by "

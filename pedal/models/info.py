@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
-from ..dsp.timing import stream_seconds
+from ..dsp.run import stream_seconds
 
 
 MAX_LOAD = 0.5  # share of each block's time the amp model may take on the audio thread

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from ..dsp import ProcessSpec
-from ..dsp.timing import stream_seconds
+from ..dsp.run import stream_seconds
 
 
 class _ScipySos:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models import NativeModel
-from ..dsp.timing import stream_seconds
-from ..models.recurrent import RecurrentLayer, RecurrentSpec
-from ..models.wavenet import LayerArray, WaveNetSpec
+from ..models import ModelFile
+from ..dsp.run import stream_seconds
+from ..models.arch.recurrent import RecurrentLayer, RecurrentSpec
+from ..models.arch.wavenet import LayerArray, WaveNetSpec
 
 SR = 48000
 _WN = {  # (channels, head) of array 1 and 2; dilations of array 1 and 2 (NAM trainer presets)
@@ -32,7 +32,7 @@ _WN = {  # (channels, head) of array 1 and 2; dilations of array 1 and 2 (NAM tr
 }
 
 
-def wavenet_preset(name: str, seed: int = 0) -> WaveNetSpec:
+def random_wavenet(name: str, seed: int = 0) -> WaveNetSpec:
     rng = np.random.default_rng(seed)
     (c1, h1), (c2, h2), d1, d2 = _WN[name]
     arrays = []
@@ -45,7 +45,7 @@ def wavenet_preset(name: str, seed: int = 0) -> WaveNetSpec:
     return WaveNetSpec(arrays, 0.02)
 
 
-def recurrent_preset(cell: str, hidden: int, seed: int = 0) -> RecurrentSpec:
+def random_recurrent(cell: str, hidden: int, seed: int = 0) -> RecurrentSpec:
     rng = np.random.default_rng(seed)
     g = 4 if cell == "lstm" else 3
     s = 1 / np.sqrt(hidden)
@@ -56,11 +56,11 @@ def recurrent_preset(cell: str, hidden: int, seed: int = 0) -> RecurrentSpec:
 
 
 def _models():
-    out = [(f"nam-wavenet-{n}", wavenet_preset(n)) for n in ("standard", "lite", "feather",
+    out = [(f"nam-wavenet-{n}", random_wavenet(n)) for n in ("standard", "lite", "feather",
                                                               "nano")]
-    out += [("lstm-1x16", recurrent_preset("lstm", 16)), ("lstm-1x20", recurrent_preset(
-        "lstm", 20)), ("lstm-1x40", recurrent_preset("lstm", 40)),
-        ("gru-1x32", recurrent_preset("gru", 32))]
+    out += [("lstm-1x16", random_recurrent("lstm", 16)), ("lstm-1x20", random_recurrent(
+        "lstm", 20)), ("lstm-1x40", random_recurrent("lstm", 40)),
+        ("gru-1x32", random_recurrent("gru", 32))]
     return out
 
 
@@ -119,7 +119,7 @@ def measure_models(seconds: float, blocks, budget_s: float = 3.0) -> list[dict]:
 
     tmp = Path(tempfile.mkdtemp(prefix="pedal-bench-"))
     for name, spec in _models():
-        native = NativeModel(f"<{name}>", "bench", spec, SR)
+        native = ModelFile(f"<{name}>", "bench", spec, SR)
         onnx_model = None
         try:  # the same model as the pedal's ONNX, run by onnxruntime
             from ..models.onnx.write import write_onnx

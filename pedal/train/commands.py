@@ -77,28 +77,23 @@ def loudness_db(spec) -> float:
 
 def run_spec(spec, x, block: int = 256):
     """The pedal's numba engine over ``x`` (float32), from its initial state."""
-    from ..models.recurrent import RecurrentEngine, RecurrentSpec
-    from ..models.wavenet import WaveNetEngine
+    from ..dsp.run import run_blocks
+    from ..models.registry import architecture
 
-    eng = RecurrentEngine(spec) if isinstance(spec, RecurrentSpec) else WaveNetEngine(spec)
+    eng = architecture(spec).engine(spec)
     eng.prepare(block)
-    y = np.array(x, np.float32)
-    for i in range(0, len(y), block):
-        eng.process(y[i:i + block])
-    return y
+    return run_blocks(eng, x, block)
 
 
 def run_file(model, x, warm=None, block: int = 256):
+    """A loaded model's engine over ``x``, after ``warm`` (the audio before it), if given."""
+    from ..dsp.run import run_blocks
+
     eng = model.make_engine([0.5] * model.knob_count)
     eng.prepare(block)
     if warm is not None:
-        w = np.array(warm, np.float32)
-        for i in range(0, len(w), block):
-            eng.process(w[i:i + block])
-    y = np.array(x, np.float32)
-    for i in range(0, len(y), block):
-        eng.process(y[i:i + block])
-    return y
+        run_blocks(eng, warm, block)
+    return run_blocks(eng, x, block)
 
 
 def plot_prediction(path, target, pred, sr: int, title: str) -> None:
@@ -152,7 +147,7 @@ def plot_prediction(path, target, pred, sr: int, title: str) -> None:
 
 def _write_outputs(spec, out, nam, quantize, meta):
     from ..models.onnx.write import write_onnx
-    from ..models.nam import write_nam
+    from ..models.formats.nam import write_nam
 
     try:
         write_onnx(spec, out, quantize=quantize, metadata=meta)
@@ -283,8 +278,8 @@ def add_train_parser(sub) -> None:
 
 def compress_command(args) -> int:
     from ..models import load_model
-    from ..models.recurrent import RecurrentSpec
-    from ..models.wavenet import WaveNetSpec
+    from ..models.arch.recurrent import RecurrentSpec
+    from ..models.arch.wavenet import WaveNetSpec
 
     if not (args.l1 or args.prune or args.hidden or args.int8):
         raise ConfigError("compress: say what to try: --l1, --prune, --hidden and/or --int8")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from ..models.recurrent import RecurrentLayer, RecurrentSpec
+from ..models.arch.recurrent import RecurrentLayer, RecurrentSpec
 from .fit import TrainConfig, esr, train
 from .nets import RecurrentNet, from_spec
 

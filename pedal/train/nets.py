@@ -1,9 +1,9 @@
 """The trainable networks (PyTorch) and their hand-over to the pedal's own model descriptions.
 
 Each network mirrors one of the pedal's engines exactly, so what was trained is what plays:
-:class:`RecurrentNet` is a :class:`~pedal.models.recurrent.RecurrentSpec` (LSTM/GRU stack and a
+:class:`RecurrentNet` is a :class:`~pedal.models.arch.recurrent.RecurrentSpec` (LSTM/GRU stack and a
 dense head, no input skip, as in ``.nam``), :class:`WaveNet` is NAM's A1 WaveNet
-(:class:`~pedal.models.wavenet.WaveNetSpec`). ``to_spec`` copies the weights out in float64.
+(:class:`~pedal.models.arch.wavenet.WaveNetSpec`). ``to_spec`` copies the weights out in float64.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..models.recurrent import RecurrentLayer, RecurrentSpec
-from ..models.wavenet import LayerArray, WaveNetSpec
+from ..models.arch.recurrent import RecurrentLayer, RecurrentSpec
+from ..models.arch.wavenet import LayerArray, WaveNetSpec
 from .arch import WAVENETS
 
 def build(arch: dict, sample_rate: int) -> nn.Module:

@@ -36,9 +36,9 @@ import json
 
 import numpy as np
 
-from ..recurrent import RecurrentSpec
+from ..arch.recurrent import RecurrentSpec
+from .layout import FORMAT, STATE_INIT
 
-FORMAT = "pedal-amp/1"
 OPSET = 17
 # PyTorch gate order -> ONNX gate order
 _LSTM_ORDER = (0, 3, 1, 2)  # i,f,g,o -> i,o,f,c
@@ -157,10 +157,10 @@ def write_onnx(spec, path, quantize: str | None = None, metadata: dict | None = 
     """Write any model description atomically as the pedal's ONNX; raises ValueError for
     one that has no ONNX form (a SmartAmpPro whose LSTM runs several steps)."""
     from ...audio.files import atomic_path
-    from ..wavenet import WaveNetSpec
+    from ..arch.wavenet import WaveNetSpec
 
-    from ..linear import LinearSpec
-    from ..smartamppro import SmartAmpProSpec
+    from ..arch.linear import LinearSpec
+    from ..arch.smartamppro import SmartAmpProSpec
 
     if isinstance(spec, WaveNetSpec):
         model = wavenet_to_onnx(spec, quantize, metadata)
@@ -177,7 +177,6 @@ def write_onnx(spec, path, quantize: str | None = None, metadata: dict | None = 
 
 
 # ---------------------------------------------------------------------------------------------
-STATE_INIT = "pedal_h0"
 
 
 def wavenet_state_layout(spec):

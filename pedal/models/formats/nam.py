@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ModelError
-from .linear import LinearSpec
-from .recurrent import RecurrentLayer, RecurrentSpec
-from .wavenet import LayerArray, WaveNetSpec
+from ...errors import ModelError
+from .. import budget
+from ..jsondoc import Node
+from ..arch.linear import LinearSpec
+from ..arch.recurrent import RecurrentLayer, RecurrentSpec
+from ..arch.wavenet import MAX_CHANNELS, MAX_DILATION, LayerArray, WaveNetSpec
 
 SUPPORTED = (0, 5)  # major, minor read whole
 NEWER = ((0, 6), (0, 7))  # read when they use only what 0.5 has
@@ -23,13 +25,13 @@ _A1_LAYER_KEYS = {"input_size", "condition_size", "head_size", "channels", "kern
 
 
 class _Weights:
-    def __init__(self, flat, name):
-        self.w = np.asarray(flat, dtype=np.float64)
+    def __init__(self, flat: np.ndarray, name: str):
+        self.w = flat
         self.i = 0
         self.name = name
 
     def take(self, *shape):
-        n = int(np.prod(shape))
+        n = int(np.prod(shape, dtype=np.int64))
         if self.i + n > self.w.size:
             raise ModelError(f"{self.name}: weights: {self.w.size} values, the config needs "
                              "more (the file is truncated or its config does not match)")
@@ -43,24 +45,27 @@ class _Weights:
                              f"{self.i}")
 
 
-def _version(doc, name):
+def _version(doc: Node):
     """(major, minor) of a version this reader takes, or raise."""
-    raw = doc.get("version")
+    node = doc["version"]
+    raw = node.value
     try:
         parts = tuple(int(p) for p in str(raw).split(".")[:3])
         major, minor = parts[0], parts[1]
     except (ValueError, IndexError):
-        raise ModelError(f"{name}: version: must be like 0.5.4, got {raw!r}") from None
+        raise node.error("must be like 0.5.4") from None
+    if not isinstance(raw, str):
+        raise node.error("must be a version string like 0.5.4")
     if (major, minor) != SUPPORTED and (major, minor) not in NEWER:
-        raise ModelError(f"{name}: version {raw} is not supported: this pedal reads .nam "
+        raise ModelError(f"{doc.name}: version {raw} is not supported: this pedal reads .nam "
                          "0.5.x (LSTM, WaveNet A1, Linear), and 0.6/0.7 files that use only "
                          "those")
     return major, minor
 
 
-def _newer_feature(doc) -> str | None:
+def _newer_feature(doc: Node) -> str | None:
     """The first thing a 0.6/0.7 file uses that 0.5 does not have, or None."""
-    arch, cfg = doc.get("architecture"), doc.get("config")
+    arch, cfg = doc.value.get("architecture"), doc.value.get("config")
     if arch not in ("LSTM", "WaveNet", "Linear"):
         return f"architecture {arch!r}"
     if not isinstance(cfg, dict):
@@ -75,7 +80,8 @@ def _newer_feature(doc) -> str | None:
         extra = set(cfg) - {"layers", "head", "head_scale"}
         if extra:
             return f"config keys {sorted(extra)}"
-        for i, lc in enumerate(cfg.get("layers") or []):
+        layers = cfg.get("layers")
+        for i, lc in enumerate(layers if isinstance(layers, list) else []):
             if isinstance(lc, dict):
                 new = set(lc) - _A1_LAYER_KEYS
                 if new or not isinstance(lc.get("activation"), str):
@@ -84,62 +90,60 @@ def _newer_feature(doc) -> str | None:
     return None
 
 
-def _int(cfg, key, name, lo=1, hi=1 << 16, prefix="config."):
-    v = cfg.get(key)
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise ModelError(f"{name}: {prefix}{key}: must be a whole number {lo}..{hi}, got {v!r}")
-    return v
+def _metadata(doc: Node) -> dict:
+    """The file's metadata object (numbers and text kept; anything else dropped)."""
+    node = doc.get("metadata")
+    if node is None:
+        return {}
+    return {k: v for k, v in node.obj().items()
+            if isinstance(v, (str, int, float, dict)) and not isinstance(v, bool)}
 
 
-def parse_nam(doc: dict, name: str):
+def detect(doc) -> bool:
+    return isinstance(doc, dict) and "architecture" in doc and "config" in doc
+
+
+def parse(doc: Node):
     """A .nam document -> (spec, sample_rate, metadata)."""
-    if _version(doc, name) != SUPPORTED:
+    name = doc.name
+    doc.obj()
+    if _version(doc) != SUPPORTED:
         feature = _newer_feature(doc)
         if feature:
-            raise ModelError(f"{name}: version {doc.get('version')} uses {feature}, which "
-                             "this pedal does not support yet (it reads LSTM, WaveNet A1 and "
-                             "Linear)")
-    arch = doc.get("architecture")
-    cfg = doc.get("config")
-    if not isinstance(cfg, dict):
-        raise ModelError(f"{name}: config: must be an object")
-    weights = doc.get("weights")
-    if not isinstance(weights, list):
-        raise ModelError(f"{name}: weights: must be a list of numbers")
-    try:
-        w = _Weights(weights, name)
-    except (TypeError, ValueError):
-        raise ModelError(f"{name}: weights: must be a list of numbers") from None
-    if not np.all(np.isfinite(w.w)):
-        raise ModelError(f"{name}: weights: NaN or infinite values")
-    sr = doc.get("sample_rate", 48000) or 48000
-    if not isinstance(sr, (int, float)) or not 8000 <= sr <= 384000:
-        raise ModelError(f"{name}: sample_rate: must be 8000..384000, got {sr!r}")
-    sr = int(sr)
-    meta = doc.get("metadata") or {}
+            raise ModelError(f"{name}: version {doc.value.get('version')} uses {feature}, "
+                             "which this pedal does not support yet (it reads LSTM, WaveNet A1 "
+                             "and Linear)")
+    arch = doc["architecture"].str(("LSTM", "WaveNet", "Linear"))
+    cfg = doc["config"]
+    cfg.obj()
+    sr_node = doc.get("sample_rate")
+    sr = 48000 if sr_node is None or sr_node.value == 0 else int(sr_node.num(8000, 384000))
+    meta = _metadata(doc)
+    if sr_node is None:
+        meta["sample_rate_stated"] = False
     if arch == "LSTM":
-        spec = _lstm(cfg, w, name)
+        spec = _lstm(cfg, doc, name)
     elif arch == "WaveNet":
-        spec = _wavenet(cfg, w, name)
-    elif arch == "Linear":
-        r = _int(cfg, "receptive_field", name)
-        spec = LinearSpec(w.take(r), float(w.take(1)[0]) if cfg.get("bias") else 0.0)
+        spec = _wavenet(cfg, doc, name)
     else:
-        raise ModelError(f"{name}: architecture: {arch!r} is not supported (LSTM, WaveNet, "
-                         "Linear)")
-    w.done()
+        r = cfg["receptive_field"].int(1, 65536)
+        bias = cfg["bias"].bool() if cfg.has("bias") else False
+        w = _Weights(doc["weights"].array(ndim=1), name)
+        spec = LinearSpec(w.take(r).copy(), float(w.take(1)[0]) if bias else 0.0)
+        w.done()
     spec.sample_rate = sr
     spec.metadata = {k: v for k, v in meta.items() if isinstance(v, (str, int, float))}
     spec.validate(name)
     return spec, sr, meta
 
 
-def _lstm(cfg, w, name):
-    n_in = _int(cfg, "input_size", name, 1, 1)
-    hid = _int(cfg, "hidden_size", name, 1, 256)
-    n_layers = _int(cfg, "num_layers", name, 1, 8)
+def _lstm(cfg: Node, doc: Node, name: str):
+    cfg["input_size"].int(1, 1)
+    hid = cfg["hidden_size"].int(1, 256)
+    n_layers = cfg["num_layers"].int(1, 8)
+    w = _Weights(doc["weights"].array(ndim=1), name)
     layers, h0, c0 = [], [], []
-    width = n_in
+    width = 1
     for _ in range(n_layers):
         m = w.take(4 * hid, width + hid)
         b = w.take(4 * hid)
@@ -150,39 +154,49 @@ def _lstm(cfg, w, name):
         width = hid
     head_w = w.take(1, hid)[0].copy()
     head_b = float(w.take(1)[0])
+    w.done()
     return RecurrentSpec("lstm", layers, head_w, head_b, False, 1, 48000,
                          h0=np.array(h0), c0=np.array(c0))
 
 
-def _wavenet(cfg, w, name):
-    arrays_cfg = cfg.get("layers")
-    if not isinstance(arrays_cfg, list) or not arrays_cfg:
-        raise ModelError(f"{name}: config.layers: must be a non-empty list")
-    if cfg.get("head") is not None:
-        raise ModelError(f"{name}: config.head: a post-stack head is not supported")
-    arrays = []
-    for i, lc in enumerate(arrays_cfg):
-        key = f"layers[{i}]"
-        if not isinstance(lc, dict):
-            raise ModelError(f"{name}: config.{key}: must be an object")
-        act = lc.get("activation")
-        if not isinstance(act, str):
-            raise ModelError(f"{name}: config.{key}.activation: {act!r} is a newer-format "
-                             "activation object, not supported")
-        unknown = set(lc) - {"input_size", "condition_size", "head_size", "channels",
-                             "kernel_size", "dilations", "activation", "gated", "head_bias"}
+def _wavenet(cfg: Node, doc: Node, name: str):
+    arrays_cfg = cfg["layers"].items()
+    if not 1 <= len(arrays_cfg) <= 16:
+        raise cfg["layers"].error("must be a list of 1..16 layer arrays", show=False)
+    if cfg.has("head"):
+        raise cfg["head"].error("a post-stack head is not supported", show=False)
+    # the declared sizes first: the budget is checked before any weight is read
+    shapes, rf, macs = [], 1, 0
+    for lc in arrays_cfg:
+        lc.obj()
+        act = lc["activation"]
+        if not isinstance(act.value, str):
+            raise act.error("is a newer-format activation object, not supported", show=False)
+        unknown = set(lc.keys()) - _A1_LAYER_KEYS
         if unknown:
-            raise ModelError(f"{name}: config.{key}: newer-format keys {sorted(unknown)} are "
-                             "not supported")
-        ints = {k: _int(lc, k, name, 1, 4096, prefix=f"config.{key}.")
-                for k in ("input_size", "condition_size", "head_size", "channels",
-                          "kernel_size")}
-        dil = lc.get("dilations")
-        if not isinstance(dil, list) or not dil or not all(isinstance(d, int) for d in dil):
-            raise ModelError(f"{name}: config.{key}.dilations: must be a list of whole numbers")
+            raise lc.error(f"newer-format keys {sorted(unknown)} are not supported", show=False)
+        ints = {k: lc[k].int(1, MAX_CHANNELS if k in ("channels", "input_size", "head_size")
+                             else 4096)
+                for k in ("input_size", "condition_size", "head_size", "channels", "kernel_size")}
+        dil_node = lc["dilations"]
+        dil = [d.int(1, MAX_DILATION) for d in dil_node.items()]
+        if not 1 <= len(dil) <= 64:
+            raise dil_node.error("must be a list of 1..64 dilations", show=False)
+        gated = lc["gated"].bool() if lc.has("gated") else False
+        head_bias = lc["head_bias"].bool() if lc.has("head_bias") else False
+        c, k = ints["channels"], ints["kernel_size"]
+        m = 2 * c if gated else c
+        rf += (k - 1) * sum(dil)
+        macs += ints["input_size"] * c + len(dil) * (m * c * k + m * ints["condition_size"]
+                                                     + c * c) + ints["head_size"] * c
+        shapes.append((ints, dil, act.str(), gated, head_bias))
+    n_weights = doc["weights"].list()
+    budget.check(name, weights=len(n_weights), macs=macs, receptive_field=rf)
+    w = _Weights(doc["weights"].array(ndim=1), name)
+    arrays = []
+    for ints, dil, act, gated, head_bias in shapes:
         c, cin, cc, k, hd = (ints["channels"], ints["input_size"], ints["condition_size"],
                              ints["kernel_size"], ints["head_size"])
-        gated = bool(lc.get("gated", False))
         m = 2 * c if gated else c
         rech = w.take(c, cin).copy()
         conv_w, conv_b, mix, w1, b1 = [], [], [], [], []
@@ -193,11 +207,11 @@ def _wavenet(cfg, w, name):
             w1.append(w.take(c, c).copy())
             b1.append(w.take(c).copy())
         head_w = w.take(hd, c).copy()
-        head_b = w.take(hd).copy() if lc.get("head_bias") else None
-        arrays.append(LayerArray(cin, cc, hd, c, k, list(dil), act, gated,
-                                 bool(lc.get("head_bias")), rech, conv_w, conv_b, mix, w1, b1,
-                                 head_w, head_b))
-    head_scale = float(w.take(1)[0])
+        head_b = w.take(hd).copy() if head_bias else None
+        arrays.append(LayerArray(cin, cc, hd, c, k, list(dil), act, gated, head_bias, rech,
+                                 conv_w, conv_b, mix, w1, b1, head_w, head_b))
+    head_scale = float(w.take(1)[0])  # NAM Core reads it from the weights, not the config
+    w.done()
     return WaveNetSpec(arrays, head_scale)
 
 
@@ -251,7 +265,7 @@ def to_nam(spec, metadata: dict | None = None) -> dict:
 def write_nam(spec, path, metadata: dict | None = None) -> None:
     import json
 
-    from ..audio.files import atomic_path
+    from ...audio.files import atomic_path
 
     doc = to_nam(spec, metadata)
     with atomic_path(path) as tmp:

@@ -1,5 +1,5 @@
-"""GuitarML SmartAmpPro json (a Keras export): each output sample is a function of the last
-``input_size`` input samples alone.
+"""GuitarML SmartAmpPro (a Keras model; its json is read by ``formats/smartamppro.py``): each
+output sample is a function of the last ``input_size`` input samples alone.
 
 The window [N, 1] goes through ``conv1d`` (kernel [K1, 1, C1], stride ``conv1d_stride``,
 'same' padding, no activation), ``conv1d_1`` (kernel [K2, C1, C2], stride
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..dsp import aligned
-from .. import kernels
-from ..errors import ModelError
-from .json_models import _arr
+from ...dsp import aligned
+from ... import kernels
+from ...errors import ModelError
+from .. import budget
 
 SAMPLE_RATE = 44100
 MAX_WINDOW = 4096
@@ -69,8 +69,10 @@ class SmartAmpProSpec:
     @property
     def macs_per_sample(self) -> int:
         c1, c2, h = self.w1.shape[1], self.w2.shape[2], self.hidden
-        taps = sum(1 for s in range(self.out2) for k in range(len(self.w2))
-                   if 0 <= s * self.stride2 - self.pad2 + k < self.out1)
+        # conv2 taps that land on real positions: 0 <= s*stride2 - pad2 + k < out1
+        start = np.arange(self.out2, dtype=np.int64) * self.stride2 - self.pad2
+        taps = int(np.sum(np.clip(np.minimum(len(self.w2), self.out1 - start)
+                                  - np.maximum(0, -start), 0, None)))
         lstm = self.out2 * c2 * 4 * h + (self.out2 - 1) * h * 4 * h
         return len(self.w1) * c1 + taps * c1 * c2 + lstm + h
 
@@ -106,52 +108,8 @@ class SmartAmpProSpec:
                 raise ModelError(f"{name}: {key}: NaN or infinite weights")
         if not np.isfinite(self.dense_b):
             raise ModelError(f"{name}: dense bias is not finite")
-
-
-def parse_smartamppro(doc: dict, name: str):
-    def weights(layer, key, ndim, required=True):
-        where = f"{layer}.{key}"
-        part = doc.get(layer)
-        if not isinstance(part, dict):
-            raise ModelError(f"{name}: {layer}: must be an object of weight arrays")
-        if key not in part:
-            if required:
-                raise ModelError(f"{name}: {where}: missing")
-            return None
-        a = _arr(part[key], name, where)
-        if a.ndim != ndim:
-            raise ModelError(f"{name}: {where}: {a.ndim} dimensions, expected {ndim}")
-        return a
-
-    def integer(key, lo, hi):
-        v = doc.get(key)
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            raise ModelError(f"{name}: {key}: must be an integer {lo}..{hi}, got {v!r}")
-        return v
-
-    w1 = weights("conv1d", "kernel:0", 3)
-    if w1.shape[1] != 1:
-        raise ModelError(f"{name}: conv1d.kernel:0: reads {w1.shape[1]} input channels, the "
-                         "audio is 1")
-    dense = weights("dense", "kernel:0", 2)
-    if dense.shape[1] != 1:
-        raise ModelError(f"{name}: dense.kernel:0: {dense.shape[1]} outputs, expected 1")
-    db = weights("dense", "bias:0", 1)
-    if db.shape != (1,):
-        raise ModelError(f"{name}: dense.bias:0: {db.size} values, expected 1")
-    spec = SmartAmpProSpec(
-        w1=w1[:, 0, :], b1=weights("conv1d", "bias:0", 1), w2=weights("conv1d_1", "kernel:0", 3),
-        b2=weights("conv1d_1", "bias:0", 1), kernel=weights("lstm", "kernel:0", 2),
-        bias=weights("lstm", "bias:0", 1),
-        recurrent=weights("lstm", "recurrent_kernel:0", 2, required=False),
-        dense_w=dense[:, 0], dense_b=float(db[0]),
-        window=integer("input_size", 1, MAX_WINDOW), stride1=integer("conv1d_stride", 1, 1024),
-        stride2=integer("conv1d_1_stride", 1, 1024))
-    if spec.b1.shape != (spec.w1.shape[1],) or spec.b2.shape != (spec.w2.shape[2],):
-        raise ModelError(f"{name}: conv1d bias:0 {spec.b1.shape} / conv1d_1 bias:0 "
-                         f"{spec.b2.shape} do not match their kernels' channels")
-    spec.validate(name)
-    return spec, SAMPLE_RATE, {}
+        budget.check(name, weights=self.n_weights, macs=self.macs_per_sample,
+                     receptive_field=self.window)
 
 
 class SmartAmpProEngine:
@@ -159,7 +117,8 @@ class SmartAmpProEngine:
     after ``prepare``. The model is stateless beyond its input window, so ``reset`` is silence
     before the next sample, as at the start of a file."""
 
-    def __init__(self, spec: SmartAmpProSpec, knobs=()):
+    def __init__(self, spec: SmartAmpProSpec, knobs=(), *, fast_tanh: bool = False,
+                 precise: bool = False):
         if len(list(knobs)):
             raise ModelError("this model takes no knob values")
         spec.validate()
@@ -196,3 +155,12 @@ class SmartAmpProEngine:
 
     def process(self, x: np.ndarray, in_gain: float = 1.0, out_gain: float = 1.0) -> None:
         kernels.smartamppro_block(x, x.shape[0], in_gain, out_gain, *self._w, *self._state)
+
+
+def examples():
+    rng = np.random.default_rng(0)
+    spec = SmartAmpProSpec(rng.standard_normal((4, 2)), np.zeros(2),
+                           rng.standard_normal((2, 2, 2)), np.zeros(2),
+                           rng.standard_normal((2, 8)), np.zeros(8), rng.standard_normal((2, 8)),
+                           rng.standard_normal(2), 0.0, window=8, stride1=4, stride2=1)
+    return [(spec, {})]

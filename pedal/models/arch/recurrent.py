@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..dsp import aligned
-from .. import kernels
-from ..errors import ModelError
+from ...dsp import aligned
+from ... import kernels
+from ...errors import ModelError
+from .. import budget
 
 CELLS = {"lstm": 4, "gru": 3}
 MAX_HIDDEN = 256
@@ -98,6 +99,7 @@ class RecurrentSpec:
                                  f"({len(self.layers)}, {hidden})")
         if not 8000 <= self.sample_rate <= 384000:
             raise ModelError(f"{name}: sample rate {self.sample_rate} Hz is not plausible")
+        budget.check(name, weights=self.n_weights, macs=self.macs_per_sample)
 
 
 def gate_prescale(cell: str, hidden: int) -> np.ndarray:
@@ -118,10 +120,12 @@ class RecurrentEngine:
     is folded into its bias whenever the knobs are set.
     """
 
-    def __init__(self, spec: RecurrentSpec, knobs=(), precise: bool = False):
+    def __init__(self, spec: RecurrentSpec, knobs=(), *, precise: bool = False,
+                 fast_tanh: bool = False):
         """precise: float64 arithmetic. Real time runs float32, as the C++ runtimes do; it is
         twice the vector width, and within float32 rounding of the network's exact output
-        (a GRU-32 from GuitarML: 1.3e-5 from float64, where PyTorch's own float32 is 2.3e-5)."""
+        (a GRU-32 from GuitarML: 1.3e-5 from float64, where PyTorch's own float32 is 2.3e-5).
+        fast_tanh is a WaveNet option; LSTMs and GRUs run exact activations."""
         spec.validate()
         self.spec = spec
         self.dtype = f = np.float64 if precise else np.float32
@@ -187,3 +191,19 @@ class RecurrentEngine:
 
     def get_state(self):
         return self._h.copy(), self._c.copy()
+
+
+def examples():
+    """Small random stacks covering every kernel variant: LSTM and GRU (both reset orders),
+    two layers, float32 and float64 (warm-up compiles each once)."""
+    rng = np.random.default_rng(0)
+    out = []
+    for cell, g in (("lstm", 4), ("gru", 3)):
+        for lbr in (True, False):
+            layers = [RecurrentLayer(*(rng.standard_normal(s) * 0.1 for s in
+                                       ((g * 2, n_in), (g * 2, 2), (g * 2,), (g * 2,))))
+                      for n_in in (1, 2)]
+            spec = RecurrentSpec(cell, layers, rng.standard_normal(2), 0.0,
+                                 linear_before_reset=lbr)
+            out += [(spec, {"precise": False}), (spec, {"precise": True})]
+    return out

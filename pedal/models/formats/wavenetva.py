@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ModelError
-from .json_models import _arr
-from .wavenet import MAX_CHANNELS, MAX_DILATION, LayerArray, WaveNetSpec
+from ...errors import ModelError
+from .. import budget
+from ..jsondoc import Node
+from ..arch.wavenet import MAX_CHANNELS, MAX_DILATION, LayerArray, WaveNetSpec
 
 SAMPLE_RATE = 44100
 # activation name -> (activation, gate activation or None when not gated)
@@ -32,46 +33,42 @@ _ACTIVATIONS = {
 }
 
 
-def _int(doc, key, name, lo, hi):
-    v = doc.get(key)
-    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-        raise ModelError(f"{name}: {key}: must be an integer {lo}..{hi}, got {v!r}")
-    return v
+def detect(doc) -> bool:
+    return isinstance(doc, dict) and "variables" in doc and "dilations" in doc
 
 
-def parse_wavenetva(doc: dict, name: str):
-    for key, want in (("input_channels", 1), ("output_channels", 1)):
-        if doc.get(key, 1) != want:
-            raise ModelError(f"{name}: {key}: only {want} is supported, got {doc.get(key)!r}")
-    c = _int(doc, "residual_channels", name, 1, MAX_CHANNELS)
-    k = _int(doc, "filter_width", name, 1, 64)
-    dil = doc.get("dilations")
-    if (not isinstance(dil, list) or not 1 <= len(dil) <= 64
-            or not all(isinstance(d, int) and 1 <= d <= MAX_DILATION for d in dil)):
-        raise ModelError(f"{name}: dilations: must be a list of 1..64 integers in "
-                         f"1..{MAX_DILATION}")
-    act = doc.get("activation")
-    if act not in _ACTIVATIONS:
-        raise ModelError(f"{name}: activation: must be one of {', '.join(_ACTIVATIONS)}, "
-                         f"got {act!r}")
+def parse(doc: Node):
+    name = doc.name
+    for key in ("input_channels", "output_channels"):
+        if doc.has(key):
+            doc[key].int(1, 1)
+    c = doc["residual_channels"].int(1, MAX_CHANNELS)
+    k = doc["filter_width"].int(1, 64)
+    dil_node = doc["dilations"]
+    dil = [d.int(1, MAX_DILATION) for d in dil_node.items()]
+    if not 1 <= len(dil) <= 64:
+        raise dil_node.error("must be a list of 1..64 dilations", show=False)
+    act = doc["activation"].str(tuple(_ACTIVATIONS))
     activation, gate = _ACTIVATIONS[act]
     m = 2 * c if gate else c
     n_lay = len(dil)
+    rf = 1 + (k - 1) * sum(dil)
+    budget.check(name, macs=n_lay * (m * c * k + c * c + c) + 2 * c, receptive_field=rf)
 
     found = {}
-    variables = doc.get("variables")
-    if not isinstance(variables, list):
-        raise ModelError(f"{name}: variables: must be a list")
-    for i, v in enumerate(variables):
-        if not isinstance(v, dict) or not isinstance(v.get("layer_idx"), int):
-            raise ModelError(f"{name}: variables[{i}]: needs layer_idx, name and data")
-        found[(v["layer_idx"], v.get("name"))] = v.get("data")
+    for v in doc["variables"].items():
+        v.obj()
+        layer = v["layer_idx"].int(-1, 1 << 16)
+        key = v["name"].str()
+        found[(layer, key)] = v["data"]
 
     def get(layer, key, shape):
         where = f"variables[layer_idx={layer}, name={key}]"
-        if (layer, key) not in found:
+        node = found.get((layer, key))
+        if node is None:
             raise ModelError(f"{name}: {where}: missing")
-        a = _arr(found[(layer, key)], name, where)
+        # the plugins' files store numbers as strings too
+        a = Node(node.value, name, where).array(strings=True)
         if a.size != int(np.prod(shape)):
             raise ModelError(f"{name}: {where}: {a.size} values, expected "
                              f"{int(np.prod(shape))}")
@@ -104,6 +101,7 @@ def parse_wavenetva(doc: dict, name: str):
     spec = WaveNetSpec([arr], head_scale=1.0, sample_rate=SAMPLE_RATE, prewarm=False)
     spec.validate(name)
     meta = {"activation": act}
-    if "level_adjust" in doc:
-        meta["level_adjust"] = doc["level_adjust"]  # a SmartAmp plugin control, not applied
+    if doc.has("level_adjust"):  # a SmartAmp plugin control, not applied
+        meta["level_adjust"] = doc["level_adjust"].num(strings=True)
+    meta["sample_rate_stated"] = False
     return spec, SAMPLE_RATE, meta

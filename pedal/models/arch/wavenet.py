@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..dsp import aligned
-from .. import kernels
-from ..errors import ModelError
+from ...dsp import aligned
+from ... import kernels
+from ...errors import ModelError
+from .. import budget
 
 ACTIVATIONS = {"Tanh": 0, "Hardtanh": 1, "ReLU": 2, "LeakyReLU": 3, "Sigmoid": 4, "Fasttanh": 5,
                "Softsign": 6, "Linear": 7}
@@ -123,6 +124,8 @@ class WaveNetSpec:
                 raise ModelError(f"{where}: NaN or infinite weights")
         if self.arrays[-1].head_size != 1:
             raise ModelError(f"{name}: the last layer array must have head_size 1")
+        budget.check(name, weights=self.n_weights, macs=self.macs_per_sample,
+                     receptive_field=self.receptive_field)
         if not np.isfinite(self.head_scale):
             raise ModelError(f"{name}: head_scale is not finite")
 
@@ -132,9 +135,11 @@ class WaveNetEngine:
     weights packed in one array, every layer's history in another, channel-major so the
     inner loops run over the block's time steps."""
 
-    def __init__(self, spec: WaveNetSpec, knobs=(), fast_tanh: bool = False):
+    def __init__(self, spec: WaveNetSpec, knobs=(), *, fast_tanh: bool = False,
+                 precise: bool = False):
         """fast_tanh: NAM's rational tanh approximation in place of tanh, as the NAM plugin
-        runs its models (``enable_fast_tanh``); exact tanh is the default."""
+        runs its models (``enable_fast_tanh``); exact tanh is the default. precise is an
+        LSTM/GRU option: WaveNets run float32, as NAM Core does."""
         spec.validate()
         self.spec = spec
         self.fast_tanh = bool(fast_tanh)
@@ -186,6 +191,8 @@ class WaveNetEngine:
         self._keep = max((a.kernel_size - 1) * max(a.dilations) for a in self.spec.arrays)
         vec = aligned.ALIGN // 4  # floats per cache line: every row starts on one
         self._rows = -(-(self._keep + max_block * REWIND_BLOCKS) // vec) * vec
+        total = sum((len(a.dilations) + 1) * a.channels for a in self.spec.arrays) * self._rows
+        budget.check("WaveNet", state=total)  # before anything is allocated for it
         off = 0
         for i, a in enumerate(self.spec.arrays):  # n layers + 1 buffers per array
             first, n_lay = self._arr[i, 3], self._arr[i, 4]
@@ -223,3 +230,18 @@ class WaveNetEngine:
             x, x.shape[0], in_gain, out_gain, self.spec.head_scale, self._pos, self._rows,
             self._keep, self._wp, self._bp, self._arr, self._lay, self._head, self._acc,
             self._cond)
+
+
+def examples():
+    """A two-layer array, gated and not (warm-up compiles the kernel once)."""
+    rng = np.random.default_rng(0)
+    out = []
+    for gated in (False, True):
+        m = 4 if gated else 2
+        arr = LayerArray(1, 1, 1, 2, 3, [1, 2], "Tanh", gated, True, rng.standard_normal((2, 1)),
+                         [rng.standard_normal((m, 2, 3)) * 0.1 for _ in range(2)],
+                         [np.zeros(m)] * 2, [np.zeros((m, 1))] * 2,
+                         [np.eye(2)] * 2, [np.zeros(2)] * 2, rng.standard_normal((1, 2)),
+                         np.zeros(1))
+        out.append((WaveNetSpec([arr], 0.5), {}))
+    return out

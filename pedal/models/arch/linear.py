@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import kernels
-from ..errors import ModelError
+from ... import kernels
+from ...errors import ModelError
 
 
 @dataclass
@@ -28,7 +28,8 @@ class LinearSpec:
 
 
 class LinearEngine:
-    def __init__(self, spec: LinearSpec, knobs=()):
+    def __init__(self, spec: LinearSpec, knobs=(), *, fast_tanh: bool = False,
+                 precise: bool = False):
         if len(list(knobs)):
             raise ModelError("this model takes no knob values")
         self.spec, self.knobs = spec, []
@@ -48,3 +49,7 @@ class LinearEngine:
     def process(self, x, in_gain=1.0, out_gain=1.0):
         kernels.fir_history(x, x.shape[0], self._w, float(self.spec.bias), self._hist, in_gain,
                             out_gain)
+
+
+def examples():
+    return [(LinearSpec(np.array([0.25, 0.5, 0.25])), {})]

@@ -1,0 +1,52 @@
+"""``ModelFile``: what loading an amp-model file gives, whatever its format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class ModelFile:
+    """A loaded model: its architecture's description (``spec``, which a numba engine runs), or
+    for an ONNX graph the pedal does not recognise, the graph itself (run by onnxruntime)."""
+
+    path: str
+    family: str                        # the format's registry name: nam, guitarml, onnx, ...
+    spec: object | None                # an arch.*Spec; None: only onnxruntime runs the graph
+    sample_rate: int
+    metadata: dict = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    engine_kind: str = "numba"         # numba | onnxruntime
+    why_not_numba: str = ""
+    check_error: float | None = None   # against the file's own reference output, if it has one
+    rate_stated: bool = True           # False: the file states no rate, ``sample_rate`` assumed
+    onnx: object | None = None         # onnx.runtime.OnnxGraph of an ONNX file
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    @property
+    def knob_count(self) -> int:
+        if self.spec is not None:
+            return getattr(self.spec, "input_size", 1) - 1
+        return self.onnx.signature.knob_count
+
+    def make_engine(self, knobs=(), fast_tanh: bool = False, precise: bool = False):
+        """A new engine for this model. fast_tanh: WaveNets with NAM's tanh approximation (as
+        NAM's plugin runs them); precise: LSTM/GRU in float64 (for comparisons with reference
+        runtimes; real time runs float32)."""
+        if self.engine_kind == "onnxruntime":
+            from .onnx.runtime import OrtEngine
+
+            return OrtEngine(self.onnx, knobs, self.path)
+        from .registry import architecture
+
+        return architecture(self.spec).engine(self.spec, knobs, fast_tanh=fast_tanh,
+                                              precise=precise)
+
+    def describe(self) -> str:
+        arch = self.spec.arch if self.spec is not None else "graph"
+        fam = "" if self.family == "onnx" else f"{self.family} "
+        return f"{self.name} ({fam}{arch}, {self.sample_rate} Hz, {self.engine_kind})"
