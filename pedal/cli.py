@@ -186,10 +186,15 @@ def cmd_run(args) -> int:
 
 def _socket(args):
     from .service.config import load_config
+    from .service.socket import private_dir
 
     if args.socket:
         return Path(args.socket)
-    return load_config(args.config).socket_path
+    config = load_config(args.config)
+    path = config.socket_path
+    if config.socket_dir_is_private:  # /tmp/pedal-<uid> must be our own folder
+        private_dir(path.parent, create=False)
+    return path
 
 
 def _print_status(st: dict) -> None:

@@ -193,7 +193,7 @@ def test_reload_with_invalid_yaml_keeps_the_old_configuration(tmp_path):
         doc["sound"]["crossfade_ms"] = 30
         cfg.write_text(yaml.safe_dump(doc))
         assert r.ask("reload")["ok"]
-        assert r.daemon.config["sound"]["crossfade_ms"] == 30
+        assert r.daemon.config.sound.crossfade_ms == 30
     finally:
         r.stop()
 

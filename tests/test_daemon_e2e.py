@@ -12,7 +12,7 @@ import pytest
 import testbed
 from daemon_helpers import drop_model, wait_for, write_config
 from pedal.service.socket import ControlError, request
-from pedal.service.player import Engine
+from pedal.service.player import Player
 from pedal.preset import load_preset
 from pedal.synth.guitar import guitar_riff
 
@@ -81,7 +81,7 @@ def test_daemon_output_is_the_chain_output_through_portaudio(tmp_path, bed):
         _stop(proc, sock, tmp_path)
     y = bed.output()
     # the reference: the preset's chain run block by block, as the daemon prepared it
-    ref = Engine(SR, N)
+    ref = Player(SR, N)
     ref.offer(ref.prepare_chain(load_preset(tmp_path / "presets" / "default.yaml")
                                 .build_chain()))
     want = np.zeros_like(x)

@@ -12,9 +12,9 @@ from scipy.signal import lfilter
 from pedal.backends import make_backend
 from pedal.dsp import Chain
 from pedal.service.config import load_config
-from pedal.service.player import Engine
+from pedal.service.player import Player
 from pedal.hw.mcp3202 import _Transfer, spi_ioc_message
-from test_engine import Gain
+from test_player import Gain
 
 SR, N = 48000, 64
 
@@ -28,9 +28,9 @@ def test_pedalpi_backend_on_fake_hardware_plays_the_decoded_input(tmp_path):
     cfg = load_config(None, {"audio": {"backend": "pedalpi", "realtime_priority": 0,
                                        "pedalpi": {"hardware": "fake",
                                                    "fake_input": str(tmp_path / "in.wav")}}})
-    e = Engine(SR, N)
+    e = Player(SR, N)
     e.offer(e.prepare_chain(Chain([Gain(0.5)])))
-    be = make_backend(cfg["audio"], e)
+    be = make_backend(cfg.audio, e)
     be.start()
     time.sleep(0.6)
     be.stop()
@@ -56,6 +56,6 @@ def test_pedalpi_on_a_machine_without_spi_says_what_to_do():
     cfg = load_config(None, {"audio": {"backend": "pedalpi", "pedalpi": {"spi_bus": 6}}})
     from pedal.backends import AudioDeviceError
 
-    be = make_backend(cfg["audio"], Engine(SR, N))
+    be = make_backend(cfg.audio, Player(SR, N))
     with pytest.raises(AudioDeviceError, match=r"/dev/spidev6\.0: cannot open .*raspi-config"):
         be.start()

@@ -29,8 +29,9 @@ def backend_class(name: str) -> type[Backend]:
     return getattr(importlib.import_module(module), cls)
 
 
-def make_backend(audio_cfg: dict, engine) -> Backend:
-    return backend_class(audio_cfg["backend"])(audio_cfg, engine)
+def make_backend(audio_cfg, engine) -> Backend:
+    """The backend ``audio_cfg.backend`` names (``config.AudioConfig``), imported only now."""
+    return backend_class(audio_cfg.backend)(audio_cfg, engine)
 
 
 __all__ = ["AudioDeviceError", "Backend", "backend_class", "make_backend"]

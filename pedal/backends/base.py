@@ -30,11 +30,12 @@ class Backend:
 
     name = "backend"
 
-    def __init__(self, cfg: dict, engine):
+    def __init__(self, cfg, engine):
+        """cfg: the config's ``audio`` section (``config.AudioConfig``)."""
         self.cfg = cfg
         self.engine = engine
-        self.sample_rate = int(cfg["sample_rate"])
-        self.block = int(cfg["block"])
+        self.sample_rate = int(cfg.sample_rate)
+        self.block = int(cfg.block)
         self.xruns = 0                       # flagged by the device (under/overflows)
         self.finished = threading.Event()    # the input has ended (file backend)
         self.realtime = "not started"        # what promote_thread said
@@ -103,7 +104,7 @@ class ThreadBackend(Backend):
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self):
-        self.realtime = promote_thread(int(self.cfg["realtime_priority"]))
+        self.realtime = promote_thread(int(self.cfg.realtime_priority))
         period = self.block / self.sample_rate
         next_t = time.monotonic()
         try:

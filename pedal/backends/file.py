@@ -17,19 +17,19 @@ class FileBackend(ThreadBackend):
 
     def __init__(self, cfg, engine):
         super().__init__(cfg, engine)
-        self.pace = bool(cfg["file"]["realtime"])
+        self.pace = bool(cfg.file.realtime)
         self._x = None
         self._y = None
         self._pos = 0
 
     def _open(self):
-        f = self.cfg["file"]
+        f = self.cfg.file
         try:
-            data, sr = read_audio(f["input"], what="input recording")
+            data, sr = read_audio(f.input, what="input recording")
         except AudioFileError as exc:
             raise AudioDeviceError(f"audio.file.input: {exc}") from None
         self._x = resample(to_mono(data), sr, self.sample_rate)
-        self._y = np.zeros_like(self._x) if f["output"] else None
+        self._y = np.zeros_like(self._x) if f.output else None
         self._pos = 0
         self.finished.clear()
 
@@ -48,7 +48,7 @@ class FileBackend(ThreadBackend):
         self._pos += k
 
     def _close(self):
-        out = self.cfg["file"]["output"]
+        out = self.cfg.file.output
         if self._y is not None and out:
             write_audio(out, self._y[:self._pos], self.sample_rate)
             self._y = None
@@ -59,4 +59,4 @@ class FileBackend(ThreadBackend):
 
     def describe(self):
         mode = "real time" if self.pace else "as fast as possible"
-        return f"file {self.cfg['file']['input']} ({mode})"
+        return f"file {self.cfg.file.input} ({mode})"

@@ -27,16 +27,16 @@ class PedalPiBackend(ThreadBackend):
         self._dc = np.array([r, 0.0, 0.0])
 
     def _open(self):
-        p = self.cfg["pedalpi"]
+        p = self.cfg.pedalpi
         try:
-            if p["hardware"] == "fake":
-                sig = self._fake_signal(p["fake_input"])
+            if p.hardware == "fake":
+                sig = self._fake_signal(p.fake_input)
                 self.adc = FakeMcp3202(sig, self.sample_rate, self.block)
                 self.pwm = FakePwmOutput(self.sample_rate)
             else:
-                self.adc = SpiMcp3202(p["spi_bus"], p["spi_device"], p["spi_hz"],
+                self.adc = SpiMcp3202(p.spi_bus, p.spi_device, p.spi_hz,
                                       self.sample_rate, self.block)
-                self.pwm = AlsaPwmOutput(p["output_device"], self.sample_rate, self.block)
+                self.pwm = AlsaPwmOutput(p.output_device, self.sample_rate, self.block)
         except (OSError, ImportError) as exc:
             self._close()
             raise AudioDeviceError(f"audio.pedalpi: {exc}") from None
@@ -70,8 +70,8 @@ class PedalPiBackend(ThreadBackend):
         self.adc = self.pwm = None
 
     def describe(self):
-        p = self.cfg["pedalpi"]
+        p = self.cfg.pedalpi
         rate = getattr(self.adc, "achieved_rate", None)
         extra = f", ADC at {rate:.0f} Hz" if rate else ""
-        return (f"pedalpi ({p['hardware']}: MCP3202 on spidev{p['spi_bus']}.{p['spi_device']}, "
-                f"PWM via {p['output_device']!r}{extra})")
+        return (f"pedalpi ({p.hardware}: MCP3202 on spidev{p.spi_bus}.{p.spi_device}, "
+                f"PWM via {p.output_device!r}{extra})")

@@ -63,8 +63,8 @@ class PyAudioBackend(Backend):
 
     def __init__(self, cfg, engine):
         super().__init__(cfg, engine)
-        self.channels = int(cfg["channels"])
-        self.channel = int(cfg["input_channel"]) - 1
+        self.channels = int(cfg.channels)
+        self.channel = int(cfg.input_channel) - 1
         self._mono = np.zeros(self.block * 4, np.float32)
         self._out = np.zeros(self.block * 4, np.float32)
         self._outi = np.zeros(self.block * 4 * self.channels, np.float32)
@@ -86,7 +86,7 @@ class PyAudioBackend(Backend):
         if _FAILED_OPENS >= RESCAN_EVERY:
             _FAILED_OPENS = 0
         try:
-            index = find_device(self._pa, self.cfg["device"].strip(), self.channels)
+            index = find_device(self._pa, self.cfg.device.strip(), self.channels)
             info = (self._pa.get_device_info_by_index(index) if index is not None
                     else self._pa.get_default_input_device_info())
             self.device_name = info["name"]
@@ -102,14 +102,14 @@ class PyAudioBackend(Backend):
         except (OSError, ValueError, IOError) as exc:
             _FAILED_OPENS += 1
             self.stop()
-            what = self.cfg["device"] or "the default device"
+            what = self.cfg.device or "the default device"
             raise AudioDeviceError(f"audio.device: cannot open {what} at {self.sample_rate} Hz, "
                                    f"block {self.block}, {self.channels} channel(s): {exc}") from None
 
     def _callback(self, in_data, frame_count, time_info, status):
         if self._first:
             self._first = False
-            self.realtime = promote_thread(int(self.cfg["realtime_priority"]))
+            self.realtime = promote_thread(int(self.cfg.realtime_priority))
         if status:
             self.xruns += 1
             self.flags |= status

@@ -6,7 +6,6 @@ block only runs the engine it was given. State is carried from block to block.
 
 from __future__ import annotations
 
-from ..errors import ModelError
 from .block import Block
 from .params import check_range, db_to_gain
 
@@ -61,12 +60,9 @@ class AmpModel(Block):
         self.engine.set_knobs(knobs)
 
     def _prepare(self, spec):
-        if int(spec.sample_rate) != self.model.sample_rate:
-            raise ModelError(f"{self.model.path}: model runs at {self.model.sample_rate} Hz, "
-                             f"the chain at {int(spec.sample_rate)} Hz: run the chain at "
-                             f"{self.model.sample_rate} Hz or use a {int(spec.sample_rate)} Hz "
-                             "model (the pedal does not resample inside the chain: it would "
-                             "add latency to every note)")
+        from ..models.info import check_rate
+
+        check_rate(self.model, spec.sample_rate)
         self.engine.prepare(spec.max_block)
 
     def reset(self):

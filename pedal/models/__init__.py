@@ -64,6 +64,9 @@ def _load(data: bytes, name: str, prefer: str) -> ModelFile:
         if head.startswith(magic):
             raise ModelError(f"{name}: this is {what}, not an amp model")
     if not head.startswith((b"{", b"[")):
+        if _looks_like_text(data[:512]):
+            raise ModelError(f"{name}: a text file, not an amp model (models are JSON or "
+                             "ONNX files)")
         from .onnx.load import parse_onnx
 
         return parse_onnx(data, name, prefer=prefer)
@@ -88,3 +91,15 @@ def _load(data: bytes, name: str, prefer: str) -> ModelFile:
             model.notices.append(f"{name}: differs from the file's own output_batch by "
                                  f"{err:.2g}")
     return model
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """Printable UTF-8 throughout (an ONNX file starts with binary field tags)."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = head[:-3].decode("utf-8")  # a character cut at the end of the sample
+        except UnicodeDecodeError:
+            return False
+    return bool(text) and all(c.isprintable() or c in "\n\r\t" for c in text)

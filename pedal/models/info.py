@@ -11,6 +11,15 @@ from ..dsp.run import stream_seconds
 MAX_LOAD = 0.5  # share of each block's time the amp model may take on the audio thread
 
 
+def check_rate(model, sample_rate: int) -> None:
+    """The one sample-rate rule: a model runs at its own rate, and a chain at another rate
+    refuses it, naming both (the chain does not resample)."""
+    if int(model.sample_rate) != int(sample_rate):
+        raise ModelError(f"{model.path}: model runs at {model.sample_rate} Hz, the pedal at "
+                         f"{int(sample_rate)} Hz (set audio.sample_rate, or use a "
+                         f"{int(sample_rate)} Hz model)")
+
+
 def measure_xrt(model, block: int = 64, seconds: float = 1.0, knobs=None,
                 budget_s: float | None = None) -> float:
     """Times real time of the model's engine on noise-like guitar level input (a run longer

@@ -10,17 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from .. import paths
 from ..dsp import AmpModel, CabinetIR, Chain, NoiseGate, OutputLevel, ParametricEQ
 from ..dsp.eq import BAND_TYPES
 from ..errors import ConfigError, IRError, ModelError
 from ..audio.ir import NORMALIZE, ImpulseResponse, load_ir
 from ..models import load_model
+from .safe_yaml import read_yaml
 from .schema import Bool, Choice, FilePath, Items, Num, NumList, Section, Text, validate
 
-MAX_PRESET_BYTES = 256 * 1024
 
 SCHEMA = Section({
     "name": Text(default=""),
@@ -112,23 +110,6 @@ class Preset:
         return Chain(blocks)
 
 
-def _read_yaml(path: Path):
-    if not path.is_file():
-        raise ConfigError(f"{path}: preset file not found")
-    if path.stat().st_size > MAX_PRESET_BYTES:
-        raise ConfigError(f"{path}: preset file is over {MAX_PRESET_BYTES // 1024} KiB")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: invalid YAML: {at}{problem}") from None
-    return {} if doc is None else doc
-
-
 def parse_eq_arg(text: str) -> dict:
     """``TYPE:FREQ[:GAIN_DB[:Q]]`` (e.g. ``peak:800:-3:1.2``) into a band mapping."""
     parts = text.split(":")
@@ -152,7 +133,7 @@ def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db
     the engine offers it, for sample-by-sample comparison with other runtimes.
     """
     p = Path(path) if path is not None else paths.DEFAULT_PRESET
-    doc = _read_yaml(p)
+    doc = read_yaml(p, "preset file")
     if not isinstance(doc, dict):
         raise ConfigError(f"{p}: (top): must be a mapping of keys to values, "
                           f"got {type(doc).__name__}")

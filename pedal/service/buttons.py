@@ -23,7 +23,8 @@ _FACTORIES = {
 
 class Controls:
     def __init__(self, cfg: dict, post):
-        """cfg: the config's ``controls`` section; post(intent, arg=None) queues an intent."""
+        """cfg: the config's ``controls`` section (``config.ControlsConfig``); post(intent,
+        arg=None) queues an intent."""
         import importlib
 
         try:
@@ -31,33 +32,33 @@ class Controls:
         except ImportError:
             raise OSError("controls need gpiozero: pip install -e '.[pi]'") from None
         self.cfg = cfg
-        name = cfg["pin_factory"]
+        name = cfg.pin_factory
         if name == "auto":
             self.factory = None  # gpiozero picks lgpio, RPi.GPIO, ... in its own order
         else:
             mod, cls = _FACTORIES[name]
             self.factory = getattr(importlib.import_module(mod), cls)()
         self.mock = name == "mock"
-        kw = dict(pull_up=cfg["pull_up"], pin_factory=self.factory)
-        bounce = cfg["bounce_ms"] / 1000.0 or None
+        kw = dict(pull_up=cfg.pull_up, pin_factory=self.factory)
+        bounce = cfg.bounce_ms / 1000.0 or None
         self._devices = []
         try:
-            self.foot = self._button(cfg["footswitch_pin"], bounce, cfg["hold_s"], kw)
+            self.foot = self._button(cfg.footswitch_pin, bounce, cfg.hold_s, kw)
             if self.foot is not None:
                 self.foot.when_pressed = lambda: post("footswitch")
                 self.foot.when_held = lambda: post("footswitch_held")
             for key, intent in (("next_pin", "next"), ("prev_pin", "prev")):
-                b = self._button(cfg[key], bounce, cfg["hold_s"], kw)
+                b = self._button(getattr(cfg, key), bounce, cfg.hold_s, kw)
                 if b is not None:
                     b.when_pressed = (lambda i=intent: post(i))
             self.led = None
-            if cfg["led_pin"]:
-                self.led = gpiozero.LED(cfg["led_pin"], pin_factory=self.factory)
+            if cfg.led_pin:
+                self.led = gpiozero.LED(cfg.led_pin, pin_factory=self.factory)
                 self._devices.append(self.led)
         except gpiozero.GPIOZeroError as exc:
             self.close()
             raise OSError(f"controls: {type(exc).__name__}: {exc}") from None
-        self._shown = None
+        self.shown = None
 
     def _button(self, pin, bounce, hold, kw):
         import gpiozero
@@ -71,9 +72,9 @@ class Controls:
     def show(self, bypass: bool, tuner: bool, error: bool) -> None:
         """Drive the LED (only when what it shows changes)."""
         want = "blink-fast" if tuner else "blink" if error else "off" if bypass else "on"
-        if self.led is None or want == self._shown:
+        if self.led is None or want == self.shown:
             return
-        self._shown = want
+        self.shown = want
         if want == "on":
             self.led.on()
         elif want == "off":
@@ -88,7 +89,7 @@ class Controls:
         if not self.mock:
             raise ValueError("pins can be driven only with controls.pin_factory: mock")
         p = self.factory.pin(pin)
-        low = pressed == bool(self.cfg["pull_up"])  # a pull-up button reads low when pressed
+        low = pressed == bool(self.cfg.pull_up)  # a pull-up button reads low when pressed
         p.drive_low() if low else p.drive_high()
 
     def close(self):

@@ -9,12 +9,12 @@ Without a file the defaults run the bundled presets and models from this checkou
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .. import paths
 from ..errors import ConfigError
-from ..preset import _read_yaml
+from ..preset.safe_yaml import read_yaml
 from ..preset.schema import Bool, Choice, FilePath, Num, Section, Text, validate
 
 BACKENDS = ("pyaudio", "pedalpi", "file", "fake")
@@ -77,6 +77,10 @@ SCHEMA = Section({
         "socket_mode": Choice(("0600", "0660", "0666"), "0660"),
     }),
     "state_file": _dir(""),
+    "loader": Section({
+        "memory_mb": Num(256, 65536, 1536, "MB", integer=True),
+        "timeout_s": Num(1, 600, 20.0, "s"),
+    }),
     "log": Section({
         "level": Choice(("debug", "info", "warning", "error"), "info"),
         "xrun_report_s": Num(1, 3600, 10.0, "s"),
@@ -84,9 +88,12 @@ SCHEMA = Section({
 })
 
 
+FALLBACK_RUNTIME = Path("/tmp")
+
+
 def _runtime_dir() -> Path:
     d = os.environ.get("XDG_RUNTIME_DIR")
-    return Path(d) if d else Path("/tmp") / f"pedal-{os.getuid()}"
+    return Path(d) if d else FALLBACK_RUNTIME / f"pedal-{os.getuid()}"
 
 
 def _state_home() -> Path:
@@ -94,23 +101,120 @@ def _state_home() -> Path:
     return (Path(d) if d else Path.home() / ".local" / "state") / "pedal"
 
 
-@dataclass
+# the validated config, one frozen dataclass per section (fields as in SCHEMA)
+@dataclass(frozen=True)
+class FileConfig:
+    input: str
+    output: str
+    realtime: bool
+    exit_at_end: bool
+
+
+@dataclass(frozen=True)
+class PedalPiConfig:
+    hardware: str
+    spi_bus: int
+    spi_device: int
+    spi_hz: int
+    output_device: str
+    fake_input: str
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    backend: str
+    device: str
+    channels: int
+    input_channel: int
+    sample_rate: int
+    block: int
+    realtime_priority: int
+    restart_after_s: float
+    file: FileConfig
+    pedalpi: PedalPiConfig
+
+
+@dataclass(frozen=True)
+class SoundConfig:
+    presets_dir: Path
+    preset: str
+    models_dir: Path
+    cycle: str
+    crossfade_ms: float
+    max_load: float
+    scan_interval_s: float
+    settle_s: float
+
+
+@dataclass(frozen=True)
+class ControlsConfig:
+    enabled: bool
+    pin_factory: str
+    footswitch_pin: int
+    next_pin: int
+    prev_pin: int
+    led_pin: int
+    pull_up: bool
+    bounce_ms: float
+    hold_s: float
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    socket: str
+    socket_mode: str
+
+
+@dataclass(frozen=True)
+class LoaderConfig:
+    memory_mb: int
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str
+    xrun_report_s: float
+
+
+def _build(cls, d: dict):
+    """A section's dataclass from its validated mapping (nested sections likewise)."""
+    kw = {}
+    for f in fields(cls):
+        v = d[f.name]
+        kind = _SECTIONS.get(f.name) if isinstance(v, dict) else None
+        kw[f.name] = _build(kind, v) if kind else v
+    return cls(**kw)
+
+
+_SECTIONS = {"file": FileConfig, "pedalpi": PedalPiConfig}
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
-    data: dict
-
-    def __getitem__(self, key):
-        return self.data[key]
+    audio: AudioConfig
+    sound: SoundConfig
+    controls: ControlsConfig
+    control: ControlConfig
+    loader: LoaderConfig
+    log: LogConfig
+    state_file: str
 
     @property
     def socket_path(self) -> Path:
-        s = self.data["control"]["socket"]
+        s = self.control.socket
         return Path(s) if s else _runtime_dir() / "pedal.sock"
 
     @property
+    def socket_dir_is_private(self) -> bool:
+        """The socket lives in the fallback folder /tmp/pedal-<uid>, which must be ours alone
+        (``socket.private_dir``)."""
+        return not self.control.socket and not os.environ.get("XDG_RUNTIME_DIR")
+
+    @property
     def state_path(self) -> Path:
-        s = self.data["state_file"]
-        return Path(s) if s else _state_home() / "state.json"
+        return Path(self.state_file) if self.state_file else _state_home() / "state.json"
 
 
 def load_config(path=None, overrides: dict | None = None) -> Config:
@@ -122,7 +226,7 @@ def load_config(path=None, overrides: dict | None = None) -> Config:
         doc, name, base = {}, "<defaults>", Path.cwd()
     else:
         p = Path(path)
-        doc = _read_yaml(p)
+        doc = read_yaml(p, "config file")
         name, base = str(p), p.resolve().parent
         if not isinstance(doc, dict):
             raise ConfigError(f"{p}: (top): must be a mapping of keys to values, "
@@ -148,4 +252,7 @@ def load_config(path=None, overrides: dict | None = None) -> Config:
         raise ConfigError(problems)
     for k in ("presets_dir", "models_dir"):
         data["sound"][k] = Path(data["sound"][k]).resolve()
-    return Config(name, data)
+    return Config(name, _build(AudioConfig, data["audio"]), _build(SoundConfig, data["sound"]),
+                  _build(ControlsConfig, data["controls"]),
+                  _build(ControlConfig, data["control"]), _build(LoaderConfig, data["loader"]),
+                  _build(LogConfig, data["log"]), str(data["state_file"] or ""))

@@ -2,17 +2,17 @@
 
 Files arrive over ssh at any time. A file joins the cycle only when it is complete and valid:
 its size and modification time have not changed for ``settle_s`` (a copy in progress keeps
-changing them), it loads (``pedal.models.load_model`` validates shapes, sizes and values), it
-runs at the pedal's sample rate, and it passes the real-time budget check at the pedal's block
-size. A file that fails is logged once (until it changes) and skipped. Hidden files and the
-temporary names of copy tools (``.name``, ``*.tmp``, ``*.part``, ``*~``) are ignored, so
-``scp model.nam pi:/var/lib/pedal/models/.model.nam && ssh pi mv ...`` appears at once.
-A file that is removed leaves the cycle; if it is playing, it keeps playing until the next
-change. A missing folder empties the cycle (and is reported once) and is picked up again when
-it comes back.
+changing them), and the loader process (``loader.py``) has loaded it, checked that it runs at
+the pedal's sample rate and that it passes the real-time budget at the pedal's block size. A
+file that fails is reported once (until it changes) and skipped. Hidden files and the temporary
+names of copy tools (``.name``, ``*.tmp``, ``*.part``, ``*~``) are ignored, so ``scp
+model.nam pi:/var/lib/pedal/models/.model.nam && ssh pi mv ...`` appears at once. A file that
+is removed leaves the cycle; if it is playing, it keeps playing until the next change. A
+missing folder empties the cycle (reported once) and is picked up again when it comes back.
 
-Scanning runs on the control thread; each call loads at most one new file, so the loop stays
-responsive while a folder of many models is read.
+The library itself never loads anything: ``scan`` (on the control loop) only lists the folder,
+``next_to_check`` names the next settled file, and ``checked`` takes the loader's verdict, which
+counts only if the file has not changed meanwhile.
 """
 
 from __future__ import annotations
@@ -23,25 +23,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ModelError
 from ..paths import MODEL_SUFFIXES
 
 log = logging.getLogger("pedal")
 IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".swp", ".crdownload", "~")
+MAX_FILES = 1000  # files of a folder that are considered (a full folder is reported)
 
 
 def candidate(name: str) -> bool:
     low = name.lower()
     return (not name.startswith(".") and not low.endswith(IGNORED_SUFFIXES)
             and Path(low).suffix in MODEL_SUFFIXES)
-
-
-def check_rate(model, sample_rate: int) -> None:
-    """A model must run at the pedal's rate: the chain does not resample."""
-    if model.sample_rate != sample_rate:
-        raise ModelError(f"{model.path}: model runs at {model.sample_rate} Hz, the pedal at "
-                         f"{sample_rate} Hz (set audio.sample_rate, or use a {sample_rate} Hz "
-                         "model)")
 
 
 @dataclass
@@ -52,6 +44,7 @@ class Entry:
     model: object = None   # the loaded model, once valid
     error: str | None = None
     load: float | None = None  # share of the block budget (budget check)
+    checking: bool = False
 
 
 @dataclass
@@ -75,23 +68,23 @@ class ModelLibrary:
         e = self.entries.get(Path(path))
         return e.model if e is not None else None
 
-    def check(self, path: Path):
-        """Load and check one file now (also used for the file a saved state names)."""
-        from ..models import load_model
-        from ..models.info import check_realtime
+    def job(self, path: Path) -> dict:
+        """The loader job that checks ``path`` for this pedal."""
+        return {"path": str(path), "sample_rate": self.sample_rate, "block": self.block,
+                "max_load": self.max_load}
 
-        model = load_model(path)
-        check_rate(model, self.sample_rate)
-        knobs = [0.5] * model.knob_count
-        load = check_realtime(model, self.block, self.max_load, knobs=knobs)
-        return model, load
-
-    def scan(self, now: float | None = None, load_one: bool = True) -> list[tuple[str, Path]]:
-        """Bring the cycle up to date. Returns events: ("added"|"removed"|"rejected", path)."""
+    def scan(self, now: float | None = None) -> list[tuple[str, Path]]:
+        """Bring the entries up to date with the folder. Returns events: ("removed", path)."""
         now = time.monotonic() if now is None else now
         events = []
         try:
-            names = [n for n in os.listdir(self.folder) if candidate(n)]
+            with os.scandir(self.folder) as it:
+                names = []
+                for de in it:
+                    if candidate(de.name):
+                        names.append(de.name)
+                        if len(names) >= MAX_FILES:
+                            break
         except OSError as exc:
             if not self.folder_missing:
                 self.folder_missing = True
@@ -123,22 +116,31 @@ class ModelLibrary:
                 e = self.entries.pop(p)
                 if e.model is not None:
                     events.append(("removed", p))
-        if load_one:
-            for e in sorted(self.entries.values(), key=lambda e: e.path.name.lower()):
-                if e.model is None and e.error is None and now - e.since >= self.settle_s:
-                    try:
-                        e.model, e.load = self.check(e.path)
-                        events.append(("added", e.path))
-                    except ModelError as exc:
-                        e.error = str(exc).splitlines()[0]
-                        self.errors.append((e.path, e.error))
-                        events.append(("rejected", e.path))
-                    except MemoryError:
-                        e.error = f"{e.path}: not enough memory to load it"
-                        self.errors.append((e.path, e.error))
-                        events.append(("rejected", e.path))
-                    break
         return events
+
+    def next_to_check(self, now: float | None = None) -> Entry | None:
+        """The first settled file that has not been checked (by name), or None."""
+        now = time.monotonic() if now is None else now
+        if any(e.checking for e in self.entries.values()):
+            return None
+        for e in sorted(self.entries.values(), key=lambda e: e.path.name.lower()):
+            if e.model is None and e.error is None and now - e.since >= self.settle_s:
+                e.checking = True
+                return e
+        return None
+
+    def checked(self, entry: Entry, result: dict | None, error: Exception | None) -> str | None:
+        """The loader's verdict on ``entry``: "added", "rejected", or None when the file
+        changed (or left) while it was checked."""
+        entry.checking = False
+        if self.entries.get(entry.path) is not entry:
+            return None
+        if error is not None:
+            entry.error = str(error).splitlines()[0]
+            self.errors.append((entry.path, entry.error))
+            return "rejected"
+        entry.model, entry.load = result["model"], result["load"]
+        return "added"
 
     def rejected(self) -> dict[str, str]:
         """File name -> why it is not in the cycle."""

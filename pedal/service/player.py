@@ -1,10 +1,14 @@
 """The real-time heart of the daemon: the chain that plays, swapped at block boundaries.
 
-``Engine.process(inp, out)`` is what every audio backend calls on its audio thread. It never
+``Player.process(inp, out)`` is what every audio backend calls on its audio thread. It never
 allocates arrays, locks, logs, loads or waits: the control thread hands it a chain that is
-already loaded, prepared and warmed (``offer``), and the engine adopts it at the start of the
+already loaded, prepared and warmed (``offer``), and the player adopts it at the start of the
 next block, crossfading from the old chain for ``crossfade_ms``. Bypass and mute (tuner mode)
-are gain targets the engine ramps to over the same time, so nothing clicks.
+are gain targets the player ramps to over the same time, so nothing clicks. A chain that raises
+while playing is dropped at once and the dry signal plays (``stats[FAULTS]`` counts it, and the
+daemon says so): the pedal never goes silent because of a model.
+
+(The player hosts the chain; each model's runner is its "engine", ``models.arch``.)
 
 Everything the control thread and the audio thread share is either one attribute assignment
 (atomic under the GIL) or a float64 array slot (a torn read shows at worst a stale figure).
@@ -25,12 +29,12 @@ from ..tuner.tracker import PitchTracker
 # st: the mix kernel's state (see kernels.engine_mix)
 _FADE_LEFT, _FADE_LEN, _WET, _WET_TO, _OUT, _OUT_TO, _STEP, _NONFINITE, _CLIPPED = range(9)
 # stats: what the audio thread reports
-BLOCKS, FRAMES, LOAD_LAST, LOAD_MAX, LOAD_AVG, OVERRUNS, SWAPS, T_LAST = range(8)
-_N_STATS = 8
+BLOCKS, FRAMES, LOAD_LAST, LOAD_MAX, LOAD_AVG, OVERRUNS, SWAPS, T_LAST, FAULTS = range(9)
+_N_STATS = 9
 _RETIRE_SLOTS = 8
 
 
-class Engine:
+class Player:
     def __init__(self, sample_rate: int, max_block: int, crossfade_ms: float = 20.0):
         self.spec = ProcessSpec(sample_rate, max_block)
         self.sample_rate = int(sample_rate)
@@ -38,9 +42,7 @@ class Engine:
         self._dry = np.zeros(max_block, np.float32)
         self._oldbuf = np.zeros(max_block, np.float32)
         self._st = np.zeros(9, np.float64)
-        fade = max(1.0, crossfade_ms * 1e-3 * sample_rate)
-        self._st[_FADE_LEN] = fade
-        self._st[_STEP] = 1.0 / fade
+        self.set_crossfade(crossfade_ms)
         self._st[_WET] = self._st[_WET_TO] = 1.0
         self._st[_OUT] = self._st[_OUT_TO] = 1.0
         self.stats = np.zeros(_N_STATS, np.float64)
@@ -55,24 +57,28 @@ class Engine:
         self._ns_per_frame = 1e9 / sample_rate
 
     # control thread -----------------------------------------------------------------------
-    def offer(self, chain: Chain, timeout: float = 1.0) -> bool:
+    def set_crossfade(self, crossfade_ms: float) -> None:
+        """Swaps, bypass and mute fade over ``crossfade_ms`` (two float slots: a torn read is
+        one block of a stale fade length)."""
+        fade = max(1.0, crossfade_ms * 1e-3 * self.sample_rate)
+        self._st[_FADE_LEN] = fade
+        self._st[_STEP] = 1.0 / fade
+
+    def offer(self, chain: Chain) -> bool:
         """Play ``chain`` from the next block on (crossfading). It must be prepared for this
-        engine's spec; prepare and warm it on the control thread first (``prepare_chain``).
+        player's spec; prepare and warm it on the control thread first (``prepare_chain``).
 
         One chain at a time is handed over: the control thread writes the slot only when it is
         empty and the audio thread only empties it, so neither can lose the other's write.
-        Returns False when the audio thread did not take the previous offer within
-        ``timeout`` (audio stopped); offer again later."""
+        Returns False at once when the audio thread has not yet taken the previous offer (audio
+        stopped, or two changes within a block); offer again later."""
         if chain.spec != self.spec:
-            raise ValueError(f"chain prepared for {chain.spec}, the engine runs {self.spec}")
-        if self._chain is None and self.stats[BLOCKS] == 0:
+            raise ValueError(f"chain prepared for {chain.spec}, the player runs {self.spec}")
+        if self._chain is None and self.stats[BLOCKS] == 0 and self._pending is None:
             self._chain = chain  # before the audio starts
             return True
-        deadline = time.monotonic() + timeout
-        while self._pending is not None:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.001)
+        if self._pending is not None:
+            return False
         self._pending = chain
         return True
 
@@ -126,7 +132,8 @@ class Engine:
         return {"blocks": int(s[BLOCKS]), "frames": int(s[FRAMES]),
                 "load_last": float(s[LOAD_LAST]), "load_max": float(s[LOAD_MAX]),
                 "load_avg": float(s[LOAD_AVG]), "overruns": int(s[OVERRUNS]),
-                "swaps": int(s[SWAPS]), "nonfinite": int(self._st[_NONFINITE]),
+                "swaps": int(s[SWAPS]), "faults": int(s[FAULTS]),
+                "nonfinite": int(self._st[_NONFINITE]),
                 "clipped": int(self._st[_CLIPPED])}
 
     def reset_load_max(self) -> None:
@@ -157,12 +164,24 @@ class Engine:
         wet[:] = inp
         chain = self._chain
         if chain is not None:
-            chain.process(wet)
+            try:
+                chain.process(wet)
+            except Exception:  # noqa: BLE001 - a failing model must not stop the audio
+                self._chain = None
+                self._park(chain)
+                self.stats[FAULTS] += 1
+                wet[:] = dry
         old = self._old
         oldbuf = self._oldbuf[:n]
         if old is not None:
             oldbuf[:] = dry
-            old.process(oldbuf)
+            try:
+                old.process(oldbuf)
+            except Exception:  # noqa: BLE001
+                self._old = None
+                self._park(old)
+                self.stats[FAULTS] += 1
+                oldbuf[:] = dry
         K.engine_mix(wet, oldbuf, dry, n, st)
         if old is not None and st[_FADE_LEFT] <= 0.0:
             self._old = None

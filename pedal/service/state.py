@@ -12,7 +12,9 @@ VERSION = 1
 
 
 def load_state(path: Path) -> tuple[dict, str | None]:
-    """The saved state, or {} and the reason it could not be used."""
+    """The saved state, or {} and the reason it could not be used. Temporary files a save cut
+    short (power cut, SIGKILL) are removed."""
+    _remove_leftovers(Path(path))
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -33,6 +35,14 @@ def load_state(path: Path) -> tuple[dict, str | None]:
     if isinstance(doc.get("bypass"), bool):
         out["bypass"] = doc["bypass"]
     return out, None
+
+
+def _remove_leftovers(path: Path) -> None:
+    try:
+        for p in path.parent.glob(f".{path.name}.*"):
+            p.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def save_state(path: Path, state: dict) -> None:

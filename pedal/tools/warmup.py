@@ -13,7 +13,7 @@ def warm_up() -> float:
     from .. import kernels as K
     from ..dsp import Band, CabinetIR, Chain, NoiseGate, OutputLevel, ParametricEQ, ProcessSpec
     from ..models.registry import ARCHITECTURES
-    from ..service.player import Engine
+    from ..service.player import Player
     from ..tuner.tracker import PitchTracker
 
     t0 = time.perf_counter()
@@ -33,7 +33,7 @@ def warm_up() -> float:
     tone = (0.3 * np.sin(np.arange(4800) * 2 * np.pi * 110 / 48000)).astype(np.float32)
     for i in range(0, len(tone), 64):
         tracker.process(tone[i:i + 64])
-    eng = Engine(48000, 64)
+    eng = Player(48000, 64)
     eng.offer(chain)
     y = np.zeros(64, np.float32)
     eng.process(x, y)

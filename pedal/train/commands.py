@@ -190,6 +190,8 @@ def train_command(args) -> int:
                       device=device(torch, args.device))
     if args.val_every:
         cfg.val_every_s = args.val_every
+    elif args.max_steps:  # a step budget: validate by steps too, so a run is repeatable
+        cfg.val_every_steps = max(args.max_steps // 10, 1)
     ckpt = args.checkpoint or str(Path(args.output).with_suffix(".ckpt.npz"))
     identity = {"arch": arch["name"], "samples": len(pair.x), "sample_rate": pair.sample_rate,
                 "latency": pair.latency}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pedal.dsp import Chain, NoiseGate, OutputLevel
-from pedal.service.player import Engine
+from pedal.service.player import Player
 from pedal.models.arch.recurrent import RecurrentEngine
 from pedal.dsp.block import Block
 from helpers import random_spec
@@ -46,7 +46,7 @@ def _signal(n, seed=0):
 
 
 def test_swap_crossfades_linearly_from_old_to_new_chain():
-    e = Engine(SR, N, crossfade_ms=10)  # 480 samples
+    e = Player(SR, N, crossfade_ms=10)  # 480 samples
     e.offer(e.prepare_chain(Chain([Gain(0.5)])))
     x = _signal(64 * 40)
     y1 = _run(e, x[:640])
@@ -81,15 +81,15 @@ def test_swap_of_real_models_matches_each_model_run_alone():
         return Chain([NoiseGate(-90), Amp(), OutputLevel(-6)])
 
     x = _signal(N * 60, 1)
-    e = Engine(SR, N, crossfade_ms=5)
+    e = Player(SR, N, crossfade_ms=5)
     e.offer(e.prepare_chain(chain(1)))
     ya = _run(e, x[:N * 20])
-    ref_a = Engine(SR, N)
+    ref_a = Player(SR, N)
     ref_a.offer(ref_a.prepare_chain(chain(1)))
     np.testing.assert_array_equal(ya, _run(ref_a, x[:N * 20]))
     e.offer(e.prepare_chain(chain(2)))
     yb = _run(e, x[N * 20:])
-    ref_b = Engine(SR, N)
+    ref_b = Player(SR, N)
     ref_b.offer(ref_b.prepare_chain(chain(2)))
     want = _run(ref_b, x[N * 20:])
     fade = 240
@@ -98,7 +98,7 @@ def test_swap_of_real_models_matches_each_model_run_alone():
 
 
 def test_bypass_ramps_to_the_dry_signal_and_back_without_a_step():
-    e = Engine(SR, N, crossfade_ms=10)
+    e = Player(SR, N, crossfade_ms=10)
     e.offer(e.prepare_chain(Chain([Gain(-1.0)])))
     x = np.full(N * 30, 0.25, np.float32)
     _run(e, x[:N * 5])
@@ -113,7 +113,7 @@ def test_bypass_ramps_to_the_dry_signal_and_back_without_a_step():
 
 
 def test_tuner_mutes_and_tracks_the_input():
-    e = Engine(SR, N, crossfade_ms=10)
+    e = Player(SR, N, crossfade_ms=10)
     e.offer(e.prepare_chain(Chain([Gain(1.0)])))
     t = np.arange(SR) / SR
     x = (0.3 * np.sin(2 * np.pi * 110.0 * t)).astype(np.float32)
@@ -128,7 +128,7 @@ def test_tuner_mutes_and_tracks_the_input():
 
 
 def test_a_model_that_outputs_nan_is_silenced_and_counted():
-    e = Engine(SR, N)
+    e = Player(SR, N)
     e.offer(e.prepare_chain(Chain([Poison(1.0)])))
     y = _run(e, _signal(N * 4))
     assert np.all(np.isfinite(y)) and y[3] == 0.0
@@ -136,23 +136,54 @@ def test_a_model_that_outputs_nan_is_silenced_and_counted():
 
 
 def test_output_is_limited_to_full_scale():
-    e = Engine(SR, N)
+    e = Player(SR, N)
     e.offer(e.prepare_chain(Chain([Gain(10.0)])))
     y = _run(e, np.full(N, 0.5, np.float32))
     assert y.max() == 1.0 and e.counters()["clipped"] == N
 
 
-def test_offer_checks_the_spec_and_waits_for_the_audio_thread():
-    e = Engine(SR, N)
+def test_offer_checks_the_spec_and_never_races_the_audio_thread():
+    e = Player(SR, N)
     other = Chain([Gain(1.0)])
     other.prepare(e.spec.__class__(SR, 128))
-    with pytest.raises(ValueError, match="engine runs"):
+    with pytest.raises(ValueError, match="player runs"):
         e.offer(other)
     e.offer(e.prepare_chain(Chain([Gain(1.0)])))
     e.process(np.zeros(N, np.float32), np.zeros(N, np.float32))
     assert e.offer(e.prepare_chain(Chain([Gain(2.0)])))
-    # the audio thread has not taken it: a second offer times out instead of racing it
-    assert not e.offer(e.prepare_chain(Chain([Gain(3.0)])), timeout=0.05)
+    # the audio thread has not taken it: a second offer is refused at once, not raced
+    assert not e.offer(e.prepare_chain(Chain([Gain(3.0)])))
+    y = _run(e, np.full(N * 20, 0.25, np.float32))  # past the 20 ms crossfade
+    assert y[-1] == pytest.approx(0.5)  # the first offer played
+    assert e.offer(e.prepare_chain(Chain([Gain(3.0)])))  # and the slot is free again
+
+
+class Raises(Block):
+    """A block whose process fails after ``after`` calls, as a broken model might."""
+    name = "raises"
+
+    def __init__(self, after):
+        super().__init__()
+        self.after, self.calls = after, 0
+
+    def _prepare(self, spec):
+        pass
+
+    def process(self, buf):
+        self.calls += 1
+        if self.calls > self.after:
+            raise RuntimeError("model exploded")
+        buf *= 0.5
+
+
+def test_a_chain_that_raises_is_dropped_and_the_dry_signal_plays():
+    e = Player(SR, N)
+    e.offer(e.prepare_chain(Chain([Raises(after=16 + 3)])))  # 16 warm-up blocks, then 3
+    x = np.full(N * 6, 0.25, np.float32)
+    y = _run(e, x)
+    np.testing.assert_array_equal(y[:3 * N], 0.125)
+    np.testing.assert_array_equal(y[3 * N:], 0.25)  # dry from the failing block on
+    assert e.counters()["faults"] == 1 and e.chain is None
 
 
 def test_engine_process_allocates_nothing_across_swaps_and_tuner_mode():
@@ -161,7 +192,7 @@ def test_engine_process_allocates_nothing_across_swaps_and_tuner_mode():
     from pedal.preset import load_preset
 
     p = load_preset()
-    e = Engine(SR, N)
+    e = Player(SR, N)
     e.offer(e.prepare_chain(p.build_chain()))
     spare = [e.prepare_chain(p.build_chain()) for _ in range(3)]
     x = _signal(N * 800, 3)
