@@ -12,8 +12,14 @@ import numpy as np
 from ..errors import AudioFileError
 
 
-def read_audio(path, *, what: str = "audio file") -> tuple[np.ndarray, int]:
-    """Read any file libsndfile reads. Returns float32 [frames, channels] and the sample rate."""
+MIN_RATE, MAX_RATE = 8000, 768000  # what any command reads at all
+MAX_CHANNELS = 32
+DEFAULT_MAX_SECONDS = 30 * 60       # a recording longer than half an hour is refused
+
+
+def audio_info(path, *, what: str = "audio file", max_seconds: float = DEFAULT_MAX_SECONDS):
+    """(frames, sample rate, channels) from the file's header, checked before any sample is
+    read: a 2 GB file given as an impulse response is refused in a millisecond."""
     import soundfile as sf
 
     p = Path(path)
@@ -21,10 +27,38 @@ def read_audio(path, *, what: str = "audio file") -> tuple[np.ndarray, int]:
         raise AudioFileError(f"{p}: {what} not found")
     if p.is_dir():
         raise AudioFileError(f"{p}: {what} is a folder, not a file")
+    if not p.is_file():
+        raise AudioFileError(f"{p}: {what} is not a regular file")
     if p.stat().st_size == 0:
         raise AudioFileError(f"{p}: {what} is empty (0 bytes)")
     try:
-        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+        info = sf.info(str(p))
+    except Exception as exc:  # libsndfile's errors have no common useful base
+        msg = str(exc).split("\n")[0]
+        raise AudioFileError(f"{p}: not a readable {what} ({msg})") from None
+    sr, frames, ch = int(info.samplerate), int(info.frames), int(info.channels)
+    if not MIN_RATE <= sr <= MAX_RATE:
+        raise AudioFileError(f"{p}: {what} is at {sr} Hz; the pedal reads {MIN_RATE}.."
+                             f"{MAX_RATE} Hz")
+    if not 1 <= ch <= MAX_CHANNELS:
+        raise AudioFileError(f"{p}: {what} has {ch} channels (at most {MAX_CHANNELS})")
+    if frames > max_seconds * sr:
+        raise AudioFileError(f"{p}: {what} is {frames / sr:.1f} s long, over the limit of "
+                             f"{max_seconds:g} s")
+    return frames, sr, ch
+
+
+def read_audio(path, *, what: str = "audio file",
+               max_seconds: float = DEFAULT_MAX_SECONDS) -> tuple[np.ndarray, int]:
+    """Read any file libsndfile reads. Returns float32 [frames, channels] and the sample rate.
+    The header is checked first (``audio_info``), so the read is bounded."""
+    import soundfile as sf
+
+    p = Path(path)
+    audio_info(p, what=what, max_seconds=max_seconds)
+    try:
+        data, sr = sf.read(str(p), dtype="float32", always_2d=True,
+                           frames=int(max_seconds * MAX_RATE))
     except Exception as exc:  # libsndfile's errors have no common useful base
         msg = str(exc).split("\n")[0]
         raise AudioFileError(f"{p}: not a readable {what} ({msg})") from None

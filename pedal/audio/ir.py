@@ -55,13 +55,10 @@ def prepare_taps(h: np.ndarray, *, normalize: str = "energy", trim_db: float | N
 def load_ir(path, sample_rate: int, *, max_seconds: float = 10.0, normalize: str = "energy",
             trim_silence: bool = False, trim_db: float = -60.0) -> ImpulseResponse:
     try:
-        data, sr = read_audio(path, what="impulse response")
+        data, sr = read_audio(path, what="impulse response", max_seconds=max_seconds)
     except AudioFileError as exc:
         raise IRError(str(exc)) from None
     notices = []
-    if data.shape[0] / sr > max_seconds:
-        raise IRError(f"{path}: impulse response is {data.shape[0] / sr:.2f} s long, "
-                      f"over the limit of {max_seconds:g} s")
     if data.shape[1] > 1:
         notices.append(f"{path}: {data.shape[1]}-channel impulse response mixed to mono")
     h = to_mono(data)

@@ -75,8 +75,8 @@ def _load(data: bytes, name: str, prefer: str) -> ModelFile:
                          f"{MAX_JSON_BYTES / 1e6:.0f} MB limit for JSON models")
     doc = jsondoc.parse(data, name)
     if isinstance(doc, list):
-        raise ModelError(f"{name}: a JSON list, not a model file (a model is a JSON object: "
-                         f"{registry.known_formats()})")
+        raise ModelError(f"{name}: a JSON list, not a model file (a model file is a JSON "
+                         "object or ONNX)")
     fmt = registry.json_format(doc)
     if fmt is None:
         raise ModelError(f"{name}: not a known amp-model format ({registry.known_formats()})")

@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import ModelError
 
 _MISSING = object()
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _show(v) -> str:
@@ -203,6 +204,9 @@ class Node:
             raise self.error(f"has {a.size} values, over the limit of {max_size}", show=False)
         if not np.all(np.isfinite(a)):
             raise self.error("NaN or infinite values", show=False)
+        if a.size and np.max(np.abs(a)) > FLOAT32_MAX:
+            raise self.error("a value beyond the float32 range the engines compute in",
+                             show=False)
         if shape is not None and a.shape != tuple(shape):
             raise self.error(f"has shape {a.shape}, expected {tuple(shape)}", show=False)
         if ndim is not None and a.ndim != ndim:

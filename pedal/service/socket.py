@@ -3,7 +3,7 @@ stream socket, one JSON request and one JSON reply per connection.
 
 The server is one thread with a selector, so no client can hold up another: every connection
 has a deadline to send its request (``request_s``) and to take its reply, at most
-``max_clients`` are open at once (more are answered "busy" and closed), and a request is
+``max_clients`` (256) are open at once (more are answered "busy" and closed), and a request is
 answered when its handler replies, from whichever thread that is, without blocking the server.
 The daemon answers ``status`` at once from the snapshot its control loop keeps, so a status
 comes back within milliseconds even while the loop is busy.
@@ -111,7 +111,7 @@ class _Conn:
 
 
 class ControlServer:
-    def __init__(self, path: Path, mode: int, handle, *, max_clients: int = 64,
+    def __init__(self, path: Path, mode: int, handle, *, max_clients: int = 256,
                  request_s: float = 2.0, reply_s: float = 60.0):
         """handle(request: dict, reply) is called on the server thread; it calls
         ``reply(dict)`` then or later, from any thread, exactly once."""
@@ -127,7 +127,7 @@ class ControlServer:
         finally:
             os.umask(old)
         os.chmod(self.path, mode)
-        self.sock.listen(128)
+        self.sock.listen(256)
         self.sock.setblocking(False)
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)

@@ -8,12 +8,13 @@ import time
 
 import numpy as np
 
-from ..audio.files import read_audio, to_mono
+from ..audio.files import read_audio, resample, to_mono
 from ..errors import ConfigError
 from .tracker import PitchTracker, Reading
 from .tuning import nearest_note, nearest_string
 
 NEEDLE_CENTS = 50
+MAX_TRACKER_RATE = 192000
 NEEDLE_WIDTH = 41
 
 
@@ -37,10 +38,22 @@ def needle(reading: Reading, a4: float = 440.0, tuning: str | None = None) -> st
             f"{flag}")
 
 
-def track_file(path, a4=440.0, tuning=None, as_json=False, out=sys.stdout) -> int:
+def _tuner_input(path):
+    """A recording as the tracker takes it: mono, at a rate it runs at (files above 192 kHz
+    are resampled to 48 kHz, with a note)."""
     data, sr = read_audio(path, what="tuner input")
+    x = to_mono(data)
+    if sr > MAX_TRACKER_RATE:
+        print(f"note: {path}: resampled from {sr} Hz to 48000 Hz for the tuner", file=sys.stderr)
+        x, sr = resample(x, sr, 48000), 48000
+    return x, sr
+
+
+def track_file(path, a4=440.0, tuning=None, as_json=False, out=None) -> int:
+    out = out or sys.stdout
+    x, sr = _tuner_input(path)
     tr = PitchTracker(sr, a4=a4)
-    for r in tr.track(to_mono(data)):
+    for r in tr.track(x):
         if as_json:
             out.write(json.dumps(r.describe(a4, tuning)) + "\n")
         elif r.freq_hz is None:
@@ -53,9 +66,10 @@ def track_file(path, a4=440.0, tuning=None, as_json=False, out=sys.stdout) -> in
     return 0
 
 
-def live(blocks, sample_rate, a4=440.0, tuning=None, out=sys.stdout, refresh_s=0.05) -> int:
+def live(blocks, sample_rate, a4=440.0, tuning=None, out=None, refresh_s=0.05) -> int:
     """Show a needle for blocks from ``blocks`` (an iterator of float32 arrays) at least 10
     times a second (every ``refresh_s``), redrawing one terminal line."""
+    out = out or sys.stdout
     tr = PitchTracker(sample_rate, a4=a4)
     last = 0.0
     try:
@@ -75,8 +89,7 @@ def live(blocks, sample_rate, a4=440.0, tuning=None, out=sys.stdout, refresh_s=0
 def file_blocks(path, block=256, realtime=True):
     """A recording as a live source, paced in real time (for trying the display):
     (sample rate, iterator of blocks)."""
-    data, sr = read_audio(path, what="tuner input")
-    x = to_mono(data)
+    x, sr = _tuner_input(path)
 
     def blocks():
         t0 = time.monotonic()

@@ -43,12 +43,12 @@ ALLOWED_OPS = frozenset("""
 
 def check_ops(graph: Graph, name: str) -> None:
     """Every node an allowed operator of the default ONNX domain."""
-    for n in graph.nodes:
+    for i, n in enumerate(graph.nodes):
         if n.domain not in ("", "ai.onnx"):
-            raise ModelError(f"{name}: node {n.name or n.op_type!r} uses the operator domain "
+            raise ModelError(f"{name}: node {n.name or i} uses the operator domain "
                              f"{n.domain!r}; only standard ONNX operators are supported")
         if n.op_type not in ALLOWED_OPS:
-            raise ModelError(f"{name}: operator {n.op_type!r} (node {n.name or '?'}) is not "
+            raise ModelError(f"{name}: operator {n.op_type!r} (node {n.name or i}) is not "
                              "supported: the pedal runs graphs of plain math, activations, "
                              "convolutions and recurrent cells, without loops or tensors "
                              "sized at run time")
@@ -124,9 +124,18 @@ def _onnxruntime_errors(name: str):
     except ModelError:
         raise
     except Exception as exc:  # noqa: BLE001 - onnxruntime's errors have no common base
-        text = str(exc).strip()
-        msg = text.splitlines()[-1][:200] if text else type(exc).__name__
-        raise ModelError(f"{name}: onnxruntime fails running the model ({msg})") from None
+        raise ModelError(f"{name}: onnxruntime fails running the model "
+                         f"({ort_message(exc)})") from None
+
+
+def ort_message(exc: Exception) -> str:
+    """onnxruntime's own words, without its status-code prefix and boilerplate."""
+    import re
+
+    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", str(exc).strip())
+    lines = [l.strip() for l in text.splitlines() if l.strip() and
+             not l.strip().startswith("Please fix")]
+    return (lines[0] if lines else type(exc).__name__)[:240]
 
 
 def parse_onnx(data: bytes, name: str, *, prefer: str = "numba") -> ModelFile:

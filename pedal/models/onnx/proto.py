@@ -117,7 +117,7 @@ def _text(val, wire, what: str, num: int, limit: int = MAX_NAME) -> str:
     if len(val) > limit:
         raise _Malformed(f"{what} field {num}: a string of {len(val)} bytes (limit {limit})")
     try:
-        return val.decode("utf-8")
+        return bytes(val).decode("utf-8")
     except UnicodeDecodeError:
         raise _Malformed(f"{what} field {num}: not UTF-8 text") from None
 
@@ -268,7 +268,7 @@ def _attribute(buf: bytes, where: str):
             _need(what, num, wire, LEN)
             if len(val) > MAX_TEXT:
                 raise _Malformed(f"{what}: a string of {len(val)} bytes")
-            value = val.decode("utf-8", "replace")
+            value = bytes(val).decode("utf-8", "replace")
         elif num == 5:
             _need(what, num, wire, LEN)
             value = _tensor(val)[1]
@@ -391,6 +391,7 @@ def _graph(buf: bytes) -> tuple[list[Node], dict, list[ValueInfo], list[ValueInf
 
 def read_graph(data: bytes, name: str = "<memory>") -> Graph:
     """Parse an ONNX ModelProto. Raises ModelError naming ``name`` on malformed input."""
+    data = memoryview(data).cast("B")  # fields are views into the file, never copies
     try:
         graph_bytes, metadata, opset = None, {}, 0
         what = "model"

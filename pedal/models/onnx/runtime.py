@@ -38,9 +38,11 @@ def make_session(data: bytes, name: str):
     opts.log_severity_level = 3
     try:
         return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        msg = str(exc).strip().splitlines()[-1][:300]
-        raise ModelError(f"{name}: onnxruntime cannot load the model ({msg})") from None
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's errors have no common base
+        from .load import ort_message
+
+        raise ModelError(f"{name}: onnxruntime cannot load the model ({ort_message(exc)})") \
+            from None
 
 
 class OrtEngine:
