@@ -203,7 +203,8 @@ def _print_status(st: dict) -> None:
     print(f"  audio      {st['backend']}")
     print(f"  block      {st['block']} at {st['sample_rate']} Hz ({st['latency_ms']} ms), "
           f"realtime {st['realtime']}")
-    print(f"  load       avg {100 * load['avg']:.1f}%  max {100 * load['max_10s']:.1f}% of the block (last 10 s)")
+    print(f"  load       avg {100 * load['avg']:.1f}%  max {100 * load['max_10s']:.1f}% of the "
+          "block (last 10 s)")
     print(f"  xruns      {st['xruns']} (device) + {st['overruns']} (late blocks)")
     print(f"  models     {len(st['models'])} in the cycle"
           + (f", {st['models_pending']} being checked" if st["models_pending"] else ""))

@@ -19,7 +19,6 @@ def _json(doc) -> bytes:
 
 
 def _onnx(nodes, inputs, outputs, inits=(), metadata=None, opset=17) -> bytes:
-    import onnx
     from onnx import helper
 
     g = helper.make_graph(nodes, "g", inputs, outputs, list(inits))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels as K
+from ..kernels.io import DC_COEF, DC_SLOTS, mcp3202_decode
 from ..hw.mcp3202 import FakeMcp3202, SpiMcp3202
 from ..hw.pwm import AlsaPwmOutput, FakePwmOutput
 from .base import AudioDeviceError, ThreadBackend
@@ -24,7 +24,8 @@ class PedalPiBackend(ThreadBackend):
         self.pwm = None
         self._last_pwm = None
         r = float(np.exp(-2 * np.pi * DC_BLOCK_HZ / self.sample_rate))
-        self._dc = np.array([r, 0.0, 0.0])
+        self._dc = np.zeros(DC_SLOTS)
+        self._dc[DC_COEF] = r
 
     def _open(self):
         p = self.cfg.pedalpi
@@ -53,7 +54,7 @@ class PedalPiBackend(ThreadBackend):
 
     def _read(self, n):
         rx = self.adc.read(n)
-        K.mcp3202_decode(rx, n, self._in, self._dc)
+        mcp3202_decode(rx, n, self._in, self._dc)
         return self._in[:n]
 
     def _write(self, out):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels as K
+from ..kernels.io import deinterleave, interleave
 from .base import AudioDeviceError, Backend, promote_thread
 
 
@@ -104,7 +104,8 @@ class PyAudioBackend(Backend):
             self.stop()
             what = self.cfg.device or "the default device"
             raise AudioDeviceError(f"audio.device: cannot open {what} at {self.sample_rate} Hz, "
-                                   f"block {self.block}, {self.channels} channel(s): {exc}") from None
+                                   f"block {self.block}, {self.channels} channel(s): {exc}") \
+                from None
 
     def _callback(self, in_data, frame_count, time_info, status):
         if self._first:
@@ -121,13 +122,13 @@ class PyAudioBackend(Backend):
         if ch == 1:
             mono = src[:n]
         else:
-            K.deinterleave(src, n, ch, self.channel, self._mono)
+            deinterleave(src, n, ch, self.channel, self._mono)
             mono = self._mono[:n]
         out = self._out[:n]
         self.engine.process(mono, out)
         if ch == 1:
             return out, self._pyaudio.paContinue
-        K.interleave(out, n, ch, self._outi)
+        interleave(out, n, ch, self._outi)
         return self._outi[:n * ch], self._pyaudio.paContinue
 
     def stop(self):

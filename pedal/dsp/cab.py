@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from ..kernels.convolution import UP_SLOTS, upols
 from ..audio.files import resample
 from ..audio.ir import ImpulseResponse
 from .block import Block
@@ -72,7 +72,7 @@ class CabinetIR(Block):
         self._tail = np.zeros(p, f)
         self._zr = np.zeros(p, f)
         self._zi = np.zeros(p, f)
-        self._ints = np.zeros(3, np.int64)
+        self._ints = np.zeros(UP_SLOTS, np.int64)
         self._tables = fft_tables(p)
 
     def reset(self):
@@ -83,7 +83,7 @@ class CabinetIR(Block):
         self._ints[:] = 0
 
     def process(self, buf):
-        kernels.upols(buf, buf.shape[0], self._h0, self._h_re, self._h_im, self._fdl_re,
+        upols(buf, buf.shape[0], self._h0, self._h_re, self._h_im, self._fdl_re,
                       self._fdl_im, self._s_re, self._s_im, self._xbuf, self._tail, self._acc_re,
                       self._acc_im, self._tbuf, self._ints, self._zr, self._zi, *self._tables)
 

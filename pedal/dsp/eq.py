@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import kernels
+from ..kernels.filters import biquad_cascade
 from .block import Block
 from .params import check_range
 
@@ -85,13 +85,14 @@ class ParametricEQ(Block):
         self._check_prepared()
         if not self.bands:
             return np.zeros((0, 6))
-        return np.vstack([rbj_sos(b, self.spec.sample_rate) for b in self.bands])
+        sr = self.spec.sample_rate if self.spec is not None else 48000.0
+        return np.vstack([rbj_sos(b, sr) for b in self.bands])
 
     def reset(self):
         self._state[:] = 0.0
 
     def process(self, buf):
-        kernels.biquad_cascade(buf, buf.shape[0], self._sos, self._state)
+        biquad_cascade(buf, buf.shape[0], self._sos, self._state)
 
     def describe(self):
         return f"eq {len(self.bands)} bands"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from ..kernels.filters import GATE_GAIN, GATE_OPEN, GATE_SLOTS, noise_gate
 from .block import Block
 from .params import check_range, db_to_gain, time_coef
 
@@ -25,7 +25,7 @@ class NoiseGate(Block):
         self.release_ms = check_range("release_ms", release_ms, 0, 5000, "ms")
         self.hysteresis_db = check_range("hysteresis_db", hysteresis_db, 0, 40, "dB")
         self.range_db = check_range("range_db", range_db, -120, 0, "dB")
-        self._state = np.zeros(4, dtype=np.float64)
+        self._state = np.zeros(GATE_SLOTS, dtype=np.float64)
 
     def _prepare(self, spec):
         sr = spec.sample_rate
@@ -39,14 +39,14 @@ class NoiseGate(Block):
 
     def reset(self):
         self._state[:] = 0.0
-        self._state[1] = self._floor if self.spec is not None else 0.0
+        self._state[GATE_GAIN] = self._floor if self.spec is not None else 0.0
 
     @property
     def is_open(self) -> bool:
-        return self._state[2] > 0.5
+        return self._state[GATE_OPEN] > 0.5
 
     def process(self, buf):
-        kernels.noise_gate(buf, buf.shape[0], self._thr_open, self._thr_close, self._env_decay,
+        noise_gate(buf, buf.shape[0], self._thr_open, self._thr_close, self._env_decay,
                            self._att, self._rel, self._hold, self._floor, self._state)
 
     def describe(self):

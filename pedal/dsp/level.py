@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .. import kernels
+from ..kernels.filters import LEVEL_GAIN, LEVEL_SLOTS, level_dc
 from .block import Block
 from .params import check_range, db_to_gain, time_coef
 
@@ -18,7 +18,7 @@ class OutputLevel(Block):
         super().__init__()
         self.dc_block = bool(dc_block)
         self.dc_hz = check_range("dc_hz", dc_hz, 1, 40, "Hz")
-        self._state = np.zeros(3, dtype=np.float64)
+        self._state = np.zeros(LEVEL_SLOTS, dtype=np.float64)
         self.level_db = level_db
 
     @property
@@ -36,10 +36,10 @@ class OutputLevel(Block):
 
     def reset(self):
         self._state[:] = 0.0
-        self._state[0] = self._target
+        self._state[LEVEL_GAIN] = self._target
 
     def process(self, buf):
-        kernels.level_dc(buf, buf.shape[0], self._target, self._smooth, self.dc_block, self._dc_r,
+        level_dc(buf, buf.shape[0], self._target, self._smooth, self.dc_block, self._dc_r,
                          self._state)
 
     def describe(self):

@@ -64,7 +64,7 @@ class SpiMcp3202:
         bits_us = 24e6 / speed_hz
         # the driver's own gap between transfers is not known in advance: measured below
         self.delay_us = max(0, int(period_us - bits_us))
-        self._messages = {}
+        self._messages: dict = {}
         self.max_block = max_block
         self._calibrate(sample_rate)
 
@@ -116,7 +116,7 @@ class FakeMcp3202:
         self.pos = 0
         self.period = 1.0 / sample_rate
         self.pace = pace
-        self._next = None
+        self._next: float | None = None
         self.achieved_rate = float(sample_rate)
 
     def read(self, n: int) -> np.ndarray:

@@ -19,6 +19,7 @@ the key, refuses them.
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 
@@ -70,18 +71,18 @@ class Node:
 
     __slots__ = ("value", "name", "key")
 
-    def __init__(self, value, name: str, key: str = ""):
+    def __init__(self, value, name: str, key: builtins.str = ""):
         self.value, self.name, self.key = value, name, key
 
     # -- errors ------------------------------------------------------------------------------
-    def error(self, rule: str, show: bool = True) -> ModelError:
+    def error(self, rule: str, show: builtins.bool = True) -> ModelError:
         where = f"{self.name}: {self.key or '(top)'}"
         got = f", got {_show(self.value)}" if show else ""
         return ModelError(f"{where}: {rule}{got}")
 
     # -- navigation --------------------------------------------------------------------------
     def _child(self, key):
-        path = f"{self.key}[{key}]" if isinstance(key, int) else \
+        path = f"{self.key}[{key}]" if isinstance(key, builtins.int) else \
             (f"{self.key}.{key}" if self.key else str(key))
         return path
 
@@ -93,7 +94,7 @@ class Node:
 
     def get(self, key, default=None):
         """The child ``key`` as a Node, or ``default`` when absent (or null)."""
-        if isinstance(key, int):
+        if isinstance(key, builtins.int):
             items = self.list()
             return Node(items[key], self.name, self._child(key)) if 0 <= key < len(items) \
                 else default
@@ -102,10 +103,10 @@ class Node:
             return default
         return Node(d[key], self.name, self._child(key))
 
-    def has(self, key) -> bool:
+    def has(self, key) -> builtins.bool:
         return isinstance(self.value, dict) and self.value.get(key) is not None
 
-    def keys(self) -> list[str]:
+    def keys(self) -> list[builtins.str]:
         return list(self.obj())
 
     def items(self):
@@ -117,7 +118,7 @@ class Node:
             raise self.error("must be a JSON object")
         return self.value
 
-    def list(self, lo: int = 0, hi: int = 1 << 24) -> list:
+    def list(self, lo: builtins.int = 0, hi: builtins.int = 1 << 24) -> list:
         if not isinstance(self.value, list):
             raise self.error("must be a list")
         if not lo <= len(self.value) <= hi:
@@ -125,53 +126,53 @@ class Node:
                              show=False)
         return self.value
 
-    def int(self, lo: int, hi: int) -> int:
+    def int(self, lo: int, hi: int) -> builtins.int:
         v = self.value
         if isinstance(v, float) and v.is_integer():
             v = int(v)
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        if isinstance(v, builtins.bool) or not isinstance(v, builtins.int) or not lo <= v <= hi:
             raise self.error(f"must be a whole number {lo}..{hi}")
         return v
 
-    def num(self, lo: float = -math.inf, hi: float = math.inf, strings: bool = False) -> float:
+    def num(self, lo: float = -math.inf, hi: float = math.inf, strings: builtins.bool = False) -> float:
         v = self.value
-        if strings and isinstance(v, str):
+        if strings and isinstance(v, builtins.str):
             try:
                 v = float(v)
             except ValueError:
                 raise self.error("must be a number") from None
-        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 1 << 60:
+        if isinstance(v, builtins.int) and not isinstance(v, builtins.bool) and abs(v) > 1 << 60:
             v = math.inf  # refused below, with the range
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+        if isinstance(v, builtins.bool) or not isinstance(v, (builtins.int, float)) or not math.isfinite(v) \
                 or not lo <= v <= hi:
             raise self.error("must be a number" + (f" {lo:g}..{hi:g}" if
                                                     math.isfinite(lo) or math.isfinite(hi)
                                                     else ""))
         return float(v)
 
-    def str(self, choices=None, max_len: int = 200) -> str:
+    def str(self, choices=None, max_len: builtins.int = 200) -> builtins.str:
         v = self.value
-        if not isinstance(v, str) or len(v) > max_len:
+        if not isinstance(v, builtins.str) or len(v) > max_len:
             raise self.error(f"must be text of at most {max_len} characters")
         if choices is not None and v not in choices:
-            raise self.error(f"must be one of {', '.join(map(str, choices))}")
+            raise self.error(f"must be one of {', '.join(map(builtins.str, choices))}")
         return v
 
-    def bool(self) -> bool:
+    def bool(self) -> builtins.bool:
         v = self.value
-        if isinstance(v, bool):
+        if isinstance(v, builtins.bool):
             return v
-        if isinstance(v, int) and v in (0, 1):
+        if isinstance(v, builtins.int) and v in (0, 1):
             return bool(v)
         raise self.error("must be true or false")
 
-    def array(self, shape=None, ndim=None, strings: bool = False,
-              max_size: int = 16_000_000) -> np.ndarray:
+    def array(self, shape=None, ndim=None, strings: builtins.bool = False,
+              max_size: builtins.int = 16_000_000) -> np.ndarray:
         """A rectangular array of finite numbers (float64), optionally of a given shape or
         number of dimensions."""
         v = self.value
         if not isinstance(v, list):
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and ndim in (None, 0) \
+            if isinstance(v, (builtins.int, float)) and not isinstance(v, builtins.bool) and ndim in (None, 0) \
                     and shape in (None, ()):
                 return np.asarray(self.num(), np.float64)
             raise self.error("must be a list of numbers")

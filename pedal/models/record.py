@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -13,7 +14,7 @@ class ModelFile:
 
     path: str
     family: str                        # the format's registry name: nam, guitarml, onnx, ...
-    spec: object | None                # an arch.*Spec; None: only onnxruntime runs the graph
+    spec: Any                          # an arch.*Spec; None: only onnxruntime runs the graph
     sample_rate: int
     metadata: dict = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
@@ -21,7 +22,7 @@ class ModelFile:
     why_not_numba: str = ""
     check_error: float | None = None   # against the file's own reference output, if it has one
     rate_stated: bool = True           # False: the file states no rate, ``sample_rate`` assumed
-    onnx: object | None = None         # onnx.runtime.OnnxGraph of an ONNX file
+    onnx: Any = None                   # onnx.runtime.OnnxGraph of an ONNX file
 
     @property
     def name(self) -> str:

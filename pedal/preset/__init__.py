@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import paths
-from ..dsp import AmpModel, CabinetIR, Chain, NoiseGate, OutputLevel, ParametricEQ
+from ..dsp import AmpModel, Block, CabinetIR, Chain, NoiseGate, OutputLevel, ParametricEQ
 from ..dsp.eq import BAND_TYPES
 from ..errors import ConfigError, IRError, ModelError
 from ..audio.ir import NORMALIZE, ImpulseResponse, load_ir
@@ -71,7 +72,7 @@ SCHEMA = Section({
 class Preset:
     path: str
     data: dict
-    model: object = None  # a loaded amp model (pedal.models)
+    model: Any = None  # a loaded amp model (pedal.models.ModelFile)
     ir: ImpulseResponse | None = None
     notices: list[str] = field(default_factory=list)
 
@@ -86,7 +87,7 @@ class Preset:
     def build_chain(self) -> Chain:
         """A new chain (not yet prepared) for this preset: gate, amp, cab, eq, level."""
         d = self.data
-        blocks = []
+        blocks: list[Block] = []
         g = d["gate"]
         gate = NoiseGate(g["threshold_db"], g["attack_ms"], g["hold_ms"], g["release_ms"],
                          g["hysteresis_db"], g["range_db"])

@@ -22,7 +22,7 @@ _FACTORIES = {
 
 
 class Controls:
-    def __init__(self, cfg: dict, post):
+    def __init__(self, cfg, post):
         """cfg: the config's ``controls`` section (``config.ControlsConfig``); post(intent,
         arg=None) queues an intent."""
         import importlib
@@ -58,7 +58,7 @@ class Controls:
         except gpiozero.GPIOZeroError as exc:
             self.close()
             raise OSError(f"controls: {type(exc).__name__}: {exc}") from None
-        self.shown = None
+        self.shown: str | None = None
 
     def _button(self, pin, bounce, hold, kw):
         import gpiozero

@@ -139,6 +139,7 @@ class ModelLibrary:
             entry.error = str(error).splitlines()[0]
             self.errors.append((entry.path, entry.error))
             return "rejected"
+        assert result is not None
         entry.model, entry.load = result["model"], result["load"]
         return "added"
 

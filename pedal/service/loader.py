@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from ..errors import AudioFileError, ConfigError, IRError, ModelError, PedalError
 
@@ -74,7 +75,7 @@ class Loader:
     def __init__(self, limits: LoaderLimits = LoaderLimits()):
         self.limits = limits
         self._proc: subprocess.Popen | None = None
-        self._stderr = collections.deque(maxlen=20)
+        self._stderr: collections.deque[str] = collections.deque(maxlen=20)
         self._jobs: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -181,6 +182,7 @@ class Loader:
         proc = self._ensure()
         request = {"kind": job.kind, "args": job.args, "cpu_s": self.limits.cpu_s}
         try:
+            assert proc.stdin is not None
             proc.stdin.write(json.dumps(request, default=str).encode() + b"\n")
             proc.stdin.flush()
         except OSError:
@@ -196,7 +198,7 @@ class Loader:
             raise LoaderError(f"{job.what}: the loader sent a malformed reply")
         if reply.get("ok"):
             return reply.get("result")
-        cls = _ERRORS.get(reply.get("type"), LoaderError)
+        cls = _ERRORS.get(str(reply.get("type")), LoaderError)
         lines = reply.get("lines") or [f"{job.what}: failed"]
         raise cls(lines) if cls is ConfigError else cls("\n".join(lines))
 
@@ -263,7 +265,8 @@ def _job_preset(path, sample_rate=None, block=None, max_load=0.5):
     return {"preset": preset, "load": load}
 
 
-JOBS = {"model": _job_model, "preset": _job_preset, "ping": lambda: "pong"}
+JOBS: dict[str, Callable] = {"model": _job_model, "preset": _job_preset,
+                             "ping": lambda: "pong"}
 
 
 def _limit_cpu(seconds: float) -> None:
@@ -323,7 +326,6 @@ def worker(memory_mb: int, nice: int) -> int:
         out.write(struct.pack(">I", len(data)))
         out.write(data)
         out.flush()
-        reply = None
     return 0
 
 

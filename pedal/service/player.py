@@ -22,12 +22,12 @@ import time
 
 import numpy as np
 
-from .. import kernels as K
+from ..kernels.player import (MIX_CLIPPED, MIX_FADE_LEFT, MIX_FADE_LEN, MIX_NONFINITE, MIX_OUT,
+                              MIX_OUT_TO, MIX_SLOTS, MIX_STEP, MIX_WET, MIX_WET_TO, mix_block)
 from ..dsp import Chain, ProcessSpec
 from ..tuner.tracker import PitchTracker
 
-# st: the mix kernel's state (see kernels.engine_mix)
-_FADE_LEFT, _FADE_LEN, _WET, _WET_TO, _OUT, _OUT_TO, _STEP, _NONFINITE, _CLIPPED = range(9)
+
 # stats: what the audio thread reports
 BLOCKS, FRAMES, LOAD_LAST, LOAD_MAX, LOAD_AVG, OVERRUNS, SWAPS, T_LAST, FAULTS = range(9)
 _N_STATS = 9
@@ -41,10 +41,10 @@ class Player:
         self.max_block = int(max_block)
         self._dry = np.zeros(max_block, np.float32)
         self._oldbuf = np.zeros(max_block, np.float32)
-        self._st = np.zeros(9, np.float64)
+        self._st = np.zeros(MIX_SLOTS, np.float64)
         self.set_crossfade(crossfade_ms)
-        self._st[_WET] = self._st[_WET_TO] = 1.0
-        self._st[_OUT] = self._st[_OUT_TO] = 1.0
+        self._st[MIX_WET] = self._st[MIX_WET_TO] = 1.0
+        self._st[MIX_OUT] = self._st[MIX_OUT_TO] = 1.0
         self.stats = np.zeros(_N_STATS, np.float64)
         self._chain: Chain | None = None
         self._old: Chain | None = None
@@ -61,8 +61,8 @@ class Player:
         """Swaps, bypass and mute fade over ``crossfade_ms`` (two float slots: a torn read is
         one block of a stale fade length)."""
         fade = max(1.0, crossfade_ms * 1e-3 * self.sample_rate)
-        self._st[_FADE_LEN] = fade
-        self._st[_STEP] = 1.0 / fade
+        self._st[MIX_FADE_LEN] = fade
+        self._st[MIX_STEP] = 1.0 / fade
 
     def offer(self, chain: Chain) -> bool:
         """Play ``chain`` from the next block on (crossfading). It must be prepared for this
@@ -102,16 +102,16 @@ class Player:
         return self._pending is not None or self._old is not None
 
     def set_bypass(self, bypass: bool) -> None:
-        self._st[_WET_TO] = 0.0 if bypass else 1.0
+        self._st[MIX_WET_TO] = 0.0 if bypass else 1.0
 
     @property
     def bypass(self) -> bool:
-        return bool(self._st[_WET_TO] == 0.0)
+        return bool(self._st[MIX_WET_TO] == 0.0)
 
     def set_tuner(self, on: bool) -> None:
         """Tuner mode: the output fades to silence and the pitch tracker reads the input."""
         self._tuner = bool(on)
-        self._st[_OUT_TO] = 0.0 if on else 1.0
+        self._st[MIX_OUT_TO] = 0.0 if on else 1.0
 
     @property
     def tuner(self) -> bool:
@@ -133,8 +133,8 @@ class Player:
                 "load_last": float(s[LOAD_LAST]), "load_max": float(s[LOAD_MAX]),
                 "load_avg": float(s[LOAD_AVG]), "overruns": int(s[OVERRUNS]),
                 "swaps": int(s[SWAPS]), "faults": int(s[FAULTS]),
-                "nonfinite": int(self._st[_NONFINITE]),
-                "clipped": int(self._st[_CLIPPED])}
+                "nonfinite": int(self._st[MIX_NONFINITE]),
+                "clipped": int(self._st[MIX_CLIPPED])}
 
     def reset_load_max(self) -> None:
         self.stats[LOAD_MAX] = 0.0
@@ -156,7 +156,7 @@ class Player:
                 self._park(self._old)
             self._old = self._chain
             self._chain = pending
-            st[_FADE_LEFT] = st[_FADE_LEN]
+            st[MIX_FADE_LEFT] = st[MIX_FADE_LEN]
             self.stats[SWAPS] += 1
         dry = self._dry[:n]
         dry[:] = inp
@@ -182,8 +182,8 @@ class Player:
                 self._park(old)
                 self.stats[FAULTS] += 1
                 oldbuf[:] = dry
-        K.engine_mix(wet, oldbuf, dry, n, st)
-        if old is not None and st[_FADE_LEFT] <= 0.0:
+        mix_block(wet, oldbuf, dry, n, st)
+        if old is not None and st[MIX_FADE_LEFT] <= 0.0:
             self._old = None
             self._park(old)
         if self._tuner:

@@ -144,7 +144,7 @@ class ControlServer:
 
     # -- replies from any thread -------------------------------------------------------------
     def _replier(self, conn: _Conn):
-        done = []
+        done: list[bool] = []
 
         def reply(obj):
             if done:
@@ -238,7 +238,7 @@ class ControlServer:
             req = json.loads(conn.buf.decode("utf-8"))
         except (ValueError, RecursionError):
             req = None
-            why = "request is not JSON"
+            why: str | None = "request is not JSON"
         else:
             why = check_request(req)
         conn.state = "waiting"  # nothing more is read from it; its reply is sent when ready

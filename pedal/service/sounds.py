@@ -13,6 +13,7 @@ import copy
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from ..errors import PedalError
 
@@ -40,7 +41,7 @@ class Sounds:
         self.post = post
         self.report = report
         self.presets: dict[str, Path] = {}
-        self._cache: dict[str, object] = {}
+        self._cache: dict[str, Any] = {}
         self.preset_name = ""
         self.model_path: Path | None = None  # None: the preset's own model
         self.model_name = ""

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
 from ..audio.files import resample
+from ..kernels import offline
 from .guitar import _biquads
 
 
@@ -18,7 +18,7 @@ def diode_clipper(x: np.ndarray, sr: int, *, r_ohm=2200.0, c_farad=10e-9, i_s=2.
     at ``oversample`` times the rate to keep the clipping's harmonics from aliasing."""
     up = resample(np.asarray(x, np.float32), sr, sr * oversample).astype(np.float64)
     out = np.zeros_like(up)
-    kernels.diode_clipper(up, out, float(sr * oversample), r_ohm, c_farad, i_s, n * vt, 30)
+    offline.diode_clipper(up, out, float(sr * oversample), r_ohm, c_farad, i_s, n * vt, 30)
     return resample(out.astype(np.float32), sr * oversample, sr)
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from ..kernels.filters import biquad_cascade
+
+from ..kernels.offline import plucked_string
 from ..dsp.eq import Band, rbj_sos
 
 # standard tuning, low to high: MIDI note numbers of the open strings
@@ -20,7 +22,7 @@ def midi_to_hz(note: float, a4: float = 440.0) -> float:
 def _biquads(x: np.ndarray, bands, sr: float) -> np.ndarray:
     sos = np.vstack([rbj_sos(Band(**b), sr) for b in bands])
     y = x.astype(np.float32).copy()
-    kernels.biquad_cascade(y, y.shape[0], sos, np.zeros((len(bands), 2)))
+    biquad_cascade(y, y.shape[0], sos, np.zeros((len(bands), 2)))
     return y
 
 
@@ -59,7 +61,7 @@ def pluck(freq_hz: float, seconds: float, sr: int = 48000, *, velocity: float = 
     combed = exc.copy()
     combed[d:] -= exc[:-d] if d < exc_len else 0
     out = np.zeros(n)
-    kernels.plucked_string(combed, out, delay_int, ap, loop_gain, brightness, disp, n_disp)
+    plucked_string(combed, out, delay_int, ap, loop_gain, brightness, disp, n_disp)
     # pickup: resonance of coil inductance with cable capacitance, a gentle high roll-off
     out = _biquads(out, [{"type": "low_pass", "freq_hz": 3200, "q": 1.6},
                          {"type": "low_pass", "freq_hz": 6000, "q": 0.6},

@@ -10,7 +10,7 @@ import numpy as np
 
 def warm_up() -> float:
     """Run every kernel once, on small inputs; returns the seconds it took."""
-    from .. import kernels as K
+    from ..kernels.io import deinterleave, interleave, mcp3202_decode
     from ..dsp import Band, CabinetIR, Chain, NoiseGate, OutputLevel, ParametricEQ, ProcessSpec
     from ..models.registry import ARCHITECTURES
     from ..service.player import Player
@@ -40,7 +40,7 @@ def warm_up() -> float:
     eng.set_tuner(True)
     eng.process(x, y)
     buf = np.zeros(128, np.float32)
-    K.deinterleave(buf, 64, 2, 0, y)
-    K.interleave(y, 64, 2, buf)
-    K.mcp3202_decode(np.zeros(192, np.uint8), 64, y, np.zeros(3))
+    deinterleave(buf, 64, 2, 0, y)
+    interleave(y, 64, 2, buf)
+    mcp3202_decode(np.zeros(192, np.uint8), 64, y, np.zeros(3))
     return time.perf_counter() - t0

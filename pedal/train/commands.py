@@ -201,7 +201,7 @@ def train_command(args) -> int:
     res = train(net, pair.x, pair.y, pair.sample_rate, cfg, progress=progress,
                 checkpoint=ckpt, resume=args.resume, identity=identity)
     progress.done()
-    spec = net.to_spec()
+    spec = net.to_spec()  # type: ignore[operator]  # build() returns our nets
     loud = loudness_db(spec)
     summary = {**pair.summary(), "architecture": arch["name"], "steps": res.steps,
                "seconds": round(res.seconds, 1), "stopped": res.stopped,

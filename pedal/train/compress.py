@@ -158,7 +158,7 @@ def distill_data(spec, seconds: float = 60.0, seed: int = 0) -> Data:
     rng = np.random.default_rng(seed)
     parts, n = [], 0
     while n < seconds * sr:
-        riff = synth.guitar_riff(sr, bpm=float(rng.uniform(90, 140)), seed=int(rng.integers(1e9)))
+        riff = synth.guitar_riff(sr, bpm=float(rng.uniform(90, 140)), seed=int(rng.integers(10 ** 9)))
         parts += [riff * float(rng.uniform(0.3, 1.6)), np.zeros(sr // 4, np.float32)]
         n += len(riff) + sr // 4
     x = np.concatenate(parts).astype(np.float32)
@@ -191,7 +191,7 @@ def compress(spec, data: Data, *, l1: float = 0.0, prune: float = 0.0, hidden: i
     ``hidden`` is set) -> fewer hidden units -> pruned -> int8. Returns (variants, temporary
     folder holding their files)."""
     folder = Path(tempfile.mkdtemp(prefix="pedal-compress-"))
-    cfg = dict(minutes=minutes, seed=seed, max_steps=max_steps, val_fraction=0.15,
+    cfg: dict = dict(minutes=minutes, seed=seed, max_steps=max_steps, val_fraction=0.15,
                val_every_s=max(5.0, minutes * 60 / 12), patience=6)
     variants = [measure(Variant("original", spec, None), folder, data)]
     current = spec

@@ -190,7 +190,7 @@ def load_checkpoint(path, net, opt, identity: dict):
     try:
         sd = {k[2:]: torch.tensor(z[k]) for k in z.files if k.startswith("p/")}
         net.load_state_dict(sd)
-        state = {}
+        state: dict = {}
         for k in z.files:
             if k.startswith("o/"):
                 _, idx, name = k.split("/", 2)

@@ -8,6 +8,8 @@ dense head, no input skip, as in ``.nam``), :class:`WaveNet` is NAM's A1 WaveNet
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import torch
 from torch import nn
@@ -108,7 +110,7 @@ class _Array(nn.Module):
     def __init__(self, input_size, condition_size, channels, head_size, kernel_size, dilations,
                  activation, gated, head_bias):
         super().__init__()
-        self.cfg = dict(input_size=input_size, condition_size=condition_size, channels=channels,
+        self.cfg: dict[str, Any] = dict(input_size=input_size, condition_size=condition_size, channels=channels,
                         head_size=head_size, kernel_size=kernel_size, dilations=list(dilations),
                         activation=activation, gated=gated, head_bias=head_bias)
         m = 2 * channels if gated else channels
@@ -122,8 +124,12 @@ class _Array(nn.Module):
         self.act = _ACT[activation]
 
     @property
-    def receptive_field(self):
+    def receptive_field(self) -> int:
         return 1 + (self.cfg["kernel_size"] - 1) * sum(self.cfg["dilations"])
+
+    def conv(self, kind: str, j: int) -> nn.Conv1d:
+        """Layer j's convolution of ``kind`` (convs, mixins, ones)."""
+        return cast(nn.Conv1d, getattr(self, kind)[j])
 
     def forward(self, x, cond, head_in):
         z = self.rechannel(x)
@@ -151,27 +157,34 @@ class WaveNet(nn.Module):
         self.sample_rate = sample_rate
 
     @property
+    def array_list(self) -> list[_Array]:
+        return [cast(_Array, a) for a in self.arrays]
+
+    @property
     def receptive_field(self) -> int:
-        return 1 + sum(a.receptive_field - 1 for a in self.arrays)
+        return 1 + sum(a.receptive_field - 1 for a in self.array_list)
 
     def forward(self, x, state=None):  # noqa: ARG002 - same call as RecurrentNet
         cond = x[:, None, :]
         z, head = cond, None
-        for a in self.arrays:
+        for a in self.array_list:
             z, head = a(z, cond[..., -z.shape[-1]:], head)
         return self.head_scale * head[:, 0, :], None
 
     def to_spec(self) -> WaveNetSpec:
         arrays = []
-        for a in self.arrays:
+        for a in self.array_list:
             c = a.cfg
+            n = len(c["dilations"])
+            convs, mixins, ones = ([a.conv(k, j) for j in range(n)]
+                                   for k in ("convs", "mixins", "ones"))
             arrays.append(LayerArray(
                 c["input_size"], c["condition_size"], c["head_size"], c["channels"],
                 c["kernel_size"], list(c["dilations"]), c["activation"], c["gated"],
                 c["head_bias"], _np(a.rechannel.weight)[:, :, 0],
-                [_np(v.weight) for v in a.convs], [_np(v.bias) for v in a.convs],
-                [_np(v.weight)[:, :, 0] for v in a.mixins],
-                [_np(v.weight)[:, :, 0] for v in a.ones], [_np(v.bias) for v in a.ones],
+                [_np(v.weight) for v in convs], [_np(v.bias) for v in convs],
+                [_np(v.weight)[:, :, 0] for v in mixins],
+                [_np(v.weight)[:, :, 0] for v in ones], [_np(v.bias) for v in ones],
                 _np(a.head.weight)[:, :, 0],
                 _np(a.head.bias) if a.head.bias is not None else None))
         return WaveNetSpec(arrays, float(self.head_scale), self.sample_rate)
@@ -188,14 +201,15 @@ class WaveNet(nn.Module):
                   spec.head_scale, spec.sample_rate)
         t = lambda v: torch.tensor(np.asarray(v))  # noqa: E731
         with torch.no_grad():
-            for mod, a in zip(net.arrays, spec.arrays):
+            for mod, a in zip(net.array_list, spec.arrays):
                 mod.rechannel.weight.copy_(t(a.rechannel)[..., None])
                 for j in range(len(a.dilations)):
-                    mod.convs[j].weight.copy_(t(a.conv_w[j]))
-                    mod.convs[j].bias.copy_(t(a.conv_b[j]))
-                    mod.mixins[j].weight.copy_(t(a.mixin[j])[..., None])
-                    mod.ones[j].weight.copy_(t(a.w1x1[j])[..., None])
-                    mod.ones[j].bias.copy_(t(a.b1x1[j]))
+                    conv, mix, one = (mod.conv(k, j) for k in ("convs", "mixins", "ones"))
+                    conv.weight.copy_(t(a.conv_w[j]))
+                    cast(torch.Tensor, conv.bias).copy_(t(a.conv_b[j]))
+                    mix.weight.copy_(t(a.mixin[j])[..., None])
+                    one.weight.copy_(t(a.w1x1[j])[..., None])
+                    cast(torch.Tensor, one.bias).copy_(t(a.b1x1[j]))
                 mod.head.weight.copy_(t(a.head_w)[..., None])
                 if a.head_b is not None:
                     mod.head.bias.copy_(t(a.head_b))

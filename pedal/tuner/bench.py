@@ -21,6 +21,7 @@ import json
 import math
 import sys
 import time
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -132,7 +133,7 @@ def score(readings, truth):
 def run(sr: int = SR, peers=True):
     notes = test_notes(sr)
     hop = int(0.01 * sr)
-    trackers = {"pedal": pedal_track, "autocorr": autocorr_track}
+    trackers: dict[str, Callable] = {"pedal": pedal_track, "autocorr": autocorr_track}
     if peers:
         try:
             import librosa  # noqa: F401
@@ -142,7 +143,7 @@ def run(sr: int = SR, peers=True):
             pass
     rows = []
     for name, fn in trackers.items():
-        per = {}
+        per: dict = {}
         t0 = time.perf_counter()
         for s, fret, x, truth in notes:
             held, gross, total, settle = score(fn(x, sr, hop), truth)

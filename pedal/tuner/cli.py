@@ -30,11 +30,11 @@ def needle(reading: Reading, a4: float = 440.0, tuning: str | None = None) -> st
         name, cents = str(note), note.cents
     mid = NEEDLE_WIDTH // 2
     pos = mid + int(round(max(-NEEDLE_CENTS, min(NEEDLE_CENTS, cents)) / NEEDLE_CENTS * mid))
-    bar = ["-"] * NEEDLE_WIDTH
-    bar[mid] = "|"
-    bar[pos] = "#" if abs(cents) < 2 else "*"
+    marks = ["-"] * NEEDLE_WIDTH
+    marks[mid] = "|"
+    marks[pos] = "#" if abs(cents) < 2 else "*"
     flag = " in tune" if abs(cents) < 2 else ""
-    return (f"{name:>5}  [{''.join(bar)}] {cents:+6.1f} c {reading.freq_hz:8.2f} Hz"
+    return (f"{name:>5}  [{''.join(marks)}] {cents:+6.1f} c {reading.freq_hz:8.2f} Hz"
             f"{flag}")
 
 

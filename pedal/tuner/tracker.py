@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import kernels
+from ..kernels import pitch as K
+from ..kernels.pitch import pitch_block
 from .tuning import check_a4, nearest_note, nearest_string
 
 HOP_S = 0.010
@@ -35,7 +36,7 @@ class Reading:
     rms: float
 
     def describe(self, a4: float = 440.0, tuning: str | None = None) -> dict:
-        d = {"t": round(self.t, 4), "freq_hz": None if self.freq_hz is None else
+        d: dict = {"t": round(self.t, 4), "freq_hz": None if self.freq_hz is None else
              round(self.freq_hz, 4), "note": None, "cents": None,
              "confidence": round(self.confidence, 3)}
         if self.freq_hz is not None:
@@ -66,42 +67,48 @@ class PitchTracker:
         frame = max(2 * (tau_max + 2) * dec + 2 * dec, int(6 * sr / fmin) + 2 * int(sr / fmin))
         size = 1 << int(math.ceil(math.log2(frame)))
         self.hop = max(16, int(round(hop_s * sr)))
-        self._prm = np.array([sr, dec, tau_min, tau_max, threshold, self.hop,
-                              int(holdoff_s * sr), 10 ** (silence_db / 20.0),
-                              10 ** (onset_db / 20.0), frame, 6.0, 0.04 * sr, min_confidence,
-                              fmin, fmax])
+        prm = np.zeros(K.P_SLOTS)
+        prm[K.P_SR], prm[K.P_DEC], prm[K.P_TAU_MIN], prm[K.P_TAU_MAX] = sr, dec, tau_min, tau_max
+        prm[K.P_THRESHOLD], prm[K.P_HOP] = threshold, self.hop
+        prm[K.P_HOLDOFF] = int(holdoff_s * sr)
+        prm[K.P_SILENCE], prm[K.P_ONSET] = 10 ** (silence_db / 20.0), 10 ** (onset_db / 20.0)
+        prm[K.P_MAX_FRAME], prm[K.P_FINE_PERIODS], prm[K.P_FINE_MIN] = frame, 6.0, 0.04 * sr
+        prm[K.P_MIN_CONF], prm[K.P_FMIN], prm[K.P_FMAX] = min_confidence, fmin, fmax
+        self._prm = prm
         self._ring = np.zeros(size, np.float64)
         self._lin = np.zeros(size, np.float64)
         self._dbuf = np.zeros(size // dec + 8, np.float64)
         self._dif = np.zeros(tau_max + 8, np.float64)
-        self._st = np.zeros(9)
+        self._st = np.zeros(K.S_SLOTS)
         self._hist = np.zeros(3)
-        self._ana = np.zeros(5)
-        self.result = np.zeros(6)  # t, freq (0: none), confidence, raw freq, count, rms
+        self._ana = np.zeros(K.AN_SLOTS)
+        self.result = np.zeros(K.R_SLOTS)  # kernels.pitch's R_ slots
         self.reset()
 
     def reset(self) -> None:
         self._ring[:] = 0.0
         self._st[:] = 0.0
-        self._st[6] = np.nan
+        self._st[K.S_CENTS] = np.nan
         self.result[:] = 0.0
 
     def process(self, x: np.ndarray) -> None:
         """Feed a block (any length); the latest reading is in ``result`` / ``reading``."""
-        kernels.pitch_block(x, x.shape[0], self._ring, self._lin, self._dbuf, self._dif,
-                            self._prm, self._st, self._hist, self._ana, self.result)
+        pitch_block(x, x.shape[0], self._ring, self._lin, self._dbuf, self._dif, self._prm,
+                    self._st, self._hist, self._ana, self.result)
 
     def reading(self) -> Reading:
         r = self.result
-        return Reading(float(r[0]), float(r[1]) if r[1] > 0 else None, float(r[2]),
-                       float(r[3]) if r[3] > 0 else None, float(r[5]))
+        return Reading(float(r[K.R_T]), float(r[K.R_FREQ]) if r[K.R_FREQ] > 0 else None,
+                       float(r[K.R_CONF]), float(r[K.R_RAW]) if r[K.R_RAW] > 0 else None,
+                       float(r[K.R_RMS]))
 
     def track(self, x: np.ndarray) -> list[Reading]:
         """Every hop's reading over a whole signal (offline use: files, tests, benchmarks)."""
-        out = []
+        out: list[Reading] = []
         x = np.ascontiguousarray(x, dtype=np.float32)
         for i in range(0, len(x), self.hop):
             self.process(x[i:i + self.hop])
-            if self.result[0] > 0 and (not out or self.result[0] != out[-1].t):
+            t = self.result[K.R_T]
+            if t > 0 and (not out or t != out[-1].t):
                 out.append(self.reading())
         return out

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ... import kernels
+from ...kernels.filters import fir_history
 from ...errors import ModelError
 
 
@@ -32,7 +32,8 @@ class LinearEngine:
                  precise: bool = False):
         if len(list(knobs)):
             raise ModelError("this model takes no knob values")
-        self.spec, self.knobs = spec, []
+        self.spec = spec
+        self.knobs: list = []
         self._w = np.asarray(spec.weights, np.float64)
         self._hist = np.zeros(max(len(self._w) - 1, 1))
 
@@ -47,7 +48,7 @@ class LinearEngine:
         self._hist[:] = 0.0
 
     def process(self, x, in_gain=1.0, out_gain=1.0):
-        kernels.fir_history(x, x.shape[0], self._w, float(self.spec.bias), self._hist, in_gain,
+        fir_history(x, x.shape[0], self._w, float(self.spec.bias), self._hist, in_gain,
                             out_gain)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...dsp import aligned
-from ... import kernels
+from ...kernels.recurrent import gru_block, lstm_block
 from ...errors import ModelError
 from .. import budget
 
@@ -115,7 +115,7 @@ def gate_prescale(cell: str, hidden: int) -> np.ndarray:
 class RecurrentEngine:
     """Runs a RecurrentSpec on numba kernels: prepare once, then ``process`` allocates nothing.
 
-    The whole stack runs in one kernel call per block (``kernels.lstm_block``/``gru_block``).
+    The whole stack runs in one kernel call per block (``lstm_block``/``gru_block``).
     Knob inputs are constant over a block, so their share of the first layer's input projection
     is folded into its bias whenever the knobs are set.
     """
@@ -169,12 +169,13 @@ class RecurrentEngine:
         self._seq = aligned.zeros((max_block, self.spec.hidden_size), self.dtype)
         # the kernel and its arguments after x, n and the gains, bound once: at LSTM-16 sizes
         # a block computes in about 4 us, and looking up 11 attributes per call costs 0.3 us
+        self._args: tuple
         if self.spec.cell == "lstm":
-            self._kernel = kernels.lstm_block
+            self._kernel = lstm_block
             self._args = (self._wa, self._wx, self._wh, self._b, self._h, self._c, self._z,
                           self._seq, self._dense_w, self._dense_b, self._skip)
         else:
-            self._kernel = kernels.gru_block
+            self._kernel = gru_block
             self._args = (self._wa, self._wx, self._wh, self._b, self._bh,
                           self.spec.linear_before_reset, self._h, self._z, self._z2, self._seq,
                           self._dense_w, self._dense_b, self._skip)

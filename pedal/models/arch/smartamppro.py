@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...dsp import aligned
-from ... import kernels
+from ...kernels.smartamppro import smartamppro_block
 from ...errors import ModelError
 from .. import budget
 
@@ -113,7 +113,7 @@ class SmartAmpProSpec:
 
 
 class SmartAmpProEngine:
-    """Runs a SmartAmpProSpec block by block (``kernels.smartamppro_block``); allocation-free
+    """Runs a SmartAmpProSpec block by block (``smartamppro_block``); allocation-free
     after ``prepare``. The model is stateless beyond its input window, so ``reset`` is silence
     before the next sample, as at the start of a file."""
 
@@ -122,7 +122,8 @@ class SmartAmpProEngine:
         if len(list(knobs)):
             raise ModelError("this model takes no knob values")
         spec.validate()
-        self.spec, self.knobs = spec, []
+        self.spec = spec
+        self.knobs: list = []
         f = np.float32
         self._w = (aligned.copy(spec.w1, f), aligned.copy(spec.b1, f),
                    aligned.copy(spec.w2, f), aligned.copy(spec.b2, f),
@@ -136,7 +137,7 @@ class SmartAmpProEngine:
         self._z = aligned.zeros(4 * spec.hidden, f)
         self._h = aligned.zeros(spec.hidden, f)
         self._c = aligned.zeros(spec.hidden, f)
-        self._xh = self._c1h = None
+        self._xh = self._c1h = aligned.zeros(0, f)
 
     def set_knobs(self, knobs):
         if len(list(knobs)):
@@ -154,7 +155,7 @@ class SmartAmpProEngine:
         self._c1h[:] = self._w[1][:, None]  # conv1 of silence: its bias
 
     def process(self, x: np.ndarray, in_gain: float = 1.0, out_gain: float = 1.0) -> None:
-        kernels.smartamppro_block(x, x.shape[0], in_gain, out_gain, *self._w, *self._state)
+        smartamppro_block(x, x.shape[0], in_gain, out_gain, *self._w, *self._state)
 
 
 def examples():

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...dsp import aligned
-from ... import kernels
+from ...kernels import wavenet as K
+from ...kernels.activations import CODES
+from ...kernels.wavenet import wavenet_block
 from ...errors import ModelError
 from .. import budget
 
-ACTIVATIONS = {"Tanh": 0, "Hardtanh": 1, "ReLU": 2, "LeakyReLU": 3, "Sigmoid": 4, "Fasttanh": 5,
-               "Softsign": 6, "Linear": 7}
+ACTIVATIONS = tuple(CODES)  # the activation names the engine runs
 REWIND_BLOCKS = 32
 MAX_CHANNELS = 128
 MAX_DILATION = 1 << 16
@@ -131,7 +132,7 @@ class WaveNetSpec:
 
 
 class WaveNetEngine:
-    """Runs a WaveNetSpec with one kernel call per block (``kernels.wavenet_block``): all
+    """Runs a WaveNetSpec with one kernel call per block (``wavenet_block``): all
     weights packed in one array, every layer's history in another, channel-major so the
     inner loops run over the block's time steps."""
 
@@ -156,19 +157,26 @@ class WaveNetEngine:
 
         first = 0
         for a in spec.arrays:
-            orc = put(a.rechannel.T)  # [Cin, C]
+            rechannel = put(a.rechannel.T)  # [Cin, C]
             for j, (w, b, m, w1, b1, d) in enumerate(zip(a.conv_w, a.conv_b, a.mixin, a.w1x1,
                                                          a.b1x1, a.dilations)):
-                lay_rows.append([int(d), a.kernel_size,
-                                 put(np.transpose(w, (2, 1, 0))),  # [K, C, M]
-                                 put(b), put(m[:, 0]), put(w1.T), put(b1), 0, 0,
-                                 put(a.layer_head_w[j].T) if a.layer_head_w else -1])  # [C, A]
-            ohw = put(a.head_w.T)  # [A, Hd]
-            ohb = put(a.head_b if a.head_b is not None else np.zeros(a.head_size))
-            orb = put(a.rechannel_b) if a.rechannel_b is not None else -1
-            arr_rows.append([a.channels, a.input_size, a.head_size, first, len(a.dilations),
-                             orc, ohw, ohb, self._activation(a.activation), int(a.gated), 0,
-                             orb, ACTIVATIONS[a.gate_activation], a.head_inputs])
+                row = np.zeros(K.L_COLS, np.int64)  # the buffer columns are set in prepare
+                row[K.L_DIL], row[K.L_K] = int(d), a.kernel_size
+                row[K.L_CONV] = put(np.transpose(w, (2, 1, 0)))  # [K, C, M]
+                row[K.L_CONV_B], row[K.L_MIXIN] = put(b), put(m[:, 0])
+                row[K.L_1X1], row[K.L_1X1_B] = put(w1.T), put(b1)
+                row[K.L_HEAD] = put(a.layer_head_w[j].T) if a.layer_head_w else -1  # [C, A]
+                lay_rows.append(row)
+            row = np.zeros(K.A_COLS, np.int64)
+            row[K.A_CH], row[K.A_IN], row[K.A_HEAD] = a.channels, a.input_size, a.head_size
+            row[K.A_FIRST], row[K.A_LAYERS] = first, len(a.dilations)
+            row[K.A_RECHANNEL] = rechannel
+            row[K.A_HEAD_W] = put(a.head_w.T)  # [A, Hd]
+            row[K.A_HEAD_B] = put(a.head_b if a.head_b is not None else np.zeros(a.head_size))
+            row[K.A_ACT], row[K.A_GATED] = self._activation(a.activation), int(a.gated)
+            row[K.A_RECHANNEL_B] = put(a.rechannel_b) if a.rechannel_b is not None else -1
+            row[K.A_GATE_ACT], row[K.A_ACC] = CODES[a.gate_activation], a.head_inputs
+            arr_rows.append(row)
             first += len(a.dilations)
         self._wp = aligned.copy(np.concatenate(pool))
         self._arr = np.array(arr_rows, dtype=np.int64)
@@ -177,8 +185,8 @@ class WaveNetEngine:
 
     def _activation(self, name: str) -> int:
         if self.fast_tanh and name == "Tanh":
-            return ACTIVATIONS["Fasttanh"]
-        return ACTIVATIONS[name]
+            return CODES["Fasttanh"]
+        return CODES[name]
 
     def set_knobs(self, knobs):
         if len(list(knobs)):
@@ -195,14 +203,14 @@ class WaveNetEngine:
         budget.check("WaveNet", state=total)  # before anything is allocated for it
         off = 0
         for i, a in enumerate(self.spec.arrays):  # n layers + 1 buffers per array
-            first, n_lay = self._arr[i, 3], self._arr[i, 4]
-            for j in range(n_lay + 1):
+            first, n_lay = self._arr[i, K.A_FIRST], self._arr[i, K.A_LAYERS]
+            for j in range(n_lay + 1):  # layer j reads buffer j and writes buffer j + 1
                 if j < n_lay:
-                    self._lay[first + j, 7] = off
+                    self._lay[first + j, K.L_IN] = off
                 if j > 0:
-                    self._lay[first + j - 1, 8] = off
+                    self._lay[first + j - 1, K.L_OUT] = off
                 off += self._rows * a.channels
-            self._arr[i, 10] = self._lay[first + n_lay - 1, 8]
+            self._arr[i, K.A_OUT] = self._lay[first + n_lay - 1, K.L_OUT]
         self._bp = aligned.zeros(off, f)
         widest = max(max(a.channels, a.head_size, a.head_inputs) for a in self.spec.arrays)
         width = -(-max_block // vec) * vec
@@ -226,7 +234,7 @@ class WaveNetEngine:
             left -= n
 
     def process(self, x: np.ndarray, in_gain: float = 1.0, out_gain: float = 1.0) -> None:
-        self._pos = kernels.wavenet_block(
+        self._pos = wavenet_block(
             x, x.shape[0], in_gain, out_gain, self.spec.head_scale, self._pos, self._rows,
             self._keep, self._wp, self._bp, self._arr, self._lay, self._head, self._acc,
             self._cond)

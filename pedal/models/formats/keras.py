@@ -66,7 +66,7 @@ def parse(doc: Node):
             if act not in ("", "linear"):
                 raise lay["activation"].error("only a linear dense layer is supported")
             dense = (parts[0].array((width, 1))[:, 0], float(parts[1].array((1,))[0]))
-    if not rec or dense is None:
+    if not rec or dense is None or cell is None:
         raise doc["layers"].error("need recurrent layers followed by one dense layer",
                                   show=False)
     meta_node = doc.get("metadata")

@@ -77,9 +77,9 @@ def _newer_feature(doc: Node) -> str | None:
                                                       and v == 1)}
         return f"config keys {sorted(odd)}" if odd else None
     if arch == "WaveNet":
-        extra = set(cfg) - {"layers", "head", "head_scale"}
-        if extra:
-            return f"config keys {sorted(extra)}"
+        new_keys = set(cfg) - {"layers", "head", "head_scale"}
+        if new_keys:
+            return f"config keys {sorted(new_keys)}"
         layers = cfg.get("layers")
         for i, lc in enumerate(layers if isinstance(layers, list) else []):
             if isinstance(lc, dict):
@@ -233,7 +233,8 @@ def to_nam(spec, metadata: dict | None = None) -> dict:
                   spec.h0[i] if spec.h0 is not None else np.zeros(hid),
                   spec.c0[i] if spec.c0 is not None else np.zeros(hid)]
         w += [spec.dense_w.ravel(), np.array([spec.dense_b])]
-        arch, cfg = "LSTM", {"input_size": 1, "hidden_size": hid, "num_layers": spec.num_layers}
+        arch = "LSTM"
+        cfg: dict = {"input_size": 1, "hidden_size": hid, "num_layers": spec.num_layers}
     elif isinstance(spec, WaveNetSpec):
         if any(a.rechannel_b is not None or a.layer_head_w or a.gate_activation != "Sigmoid"
                for a in spec.arrays):
@@ -253,7 +254,8 @@ def to_nam(spec, metadata: dict | None = None) -> dict:
                            "activation": a.activation, "gated": a.gated,
                            "head_bias": a.head_b is not None})
         w.append(np.array([spec.head_scale]))
-        arch, cfg = "WaveNet", {"layers": layers, "head": None, "head_scale": spec.head_scale}
+        arch = "WaveNet"
+        cfg = {"layers": layers, "head": None, "head_scale": spec.head_scale}
     else:
         raise ModelError(f"{type(spec).__name__}: no .nam form")
     flat = np.concatenate([np.asarray(v, np.float64).ravel() for v in w])

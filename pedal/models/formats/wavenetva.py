@@ -100,7 +100,7 @@ def parse(doc: Node):
         layer_head_w=[head[i].T for i in range(n_lay)])  # [A=1, C]
     spec = WaveNetSpec([arr], head_scale=1.0, sample_rate=SAMPLE_RATE, prewarm=False)
     spec.validate(name)
-    meta = {"activation": act}
+    meta: dict = {"activation": act}
     if doc.has("level_adjust"):  # a SmartAmp plugin control, not applied
         meta["level_adjust"] = doc["level_adjust"].num(strings=True)
     meta["sample_rate_stated"] = False

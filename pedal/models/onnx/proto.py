@@ -70,7 +70,7 @@ def _varint(buf: bytes, pos: int):
             raise _Malformed("varint too long")
 
 
-def _fields(buf: bytes, what: str):
+def _fields(buf, what: str):
     """Yield (field number, wire type, value) of one message; value is int or bytes."""
     pos = 0
     end = len(buf)
@@ -131,7 +131,8 @@ def _varints(val, wire, what: str, num: int, limit: int) -> list[int]:
     _need(what, num, wire, VARINT, LEN)
     if wire == VARINT:
         return [_signed(val)]
-    out, pos = [], 0
+    out: list[int] = []
+    pos = 0
     while pos < len(val):
         if len(out) >= limit:
             raise _Malformed(f"{what} field {num}: more than {limit} values")
@@ -353,7 +354,7 @@ def _value_info(buf: bytes) -> ValueInfo:
                             if snum != 1:
                                 continue
                             _need(what, snum, swire, LEN)
-                            dim = None
+                            dim: int | str | None = None
                             for dnum, dwire, dval in _fields(sval, what):
                                 if dnum == 1:
                                     _need(what, dnum, dwire, VARINT)
@@ -366,8 +367,11 @@ def _value_info(buf: bytes) -> ValueInfo:
     return info
 
 
-def _graph(buf: bytes) -> tuple[list[Node], dict, list[ValueInfo], list[ValueInfo]]:
-    nodes, inits, inputs, outputs = [], {}, [], []
+def _graph(buf) -> tuple[list[Node], dict, list[ValueInfo], list[ValueInfo]]:
+    nodes: list[Node] = []
+    inits: dict[str, np.ndarray] = {}
+    inputs: list[ValueInfo] = []
+    outputs: list[ValueInfo] = []
     what = "graph"
     for num, wire, val in _fields(buf, what):
         if num == 1:
@@ -391,11 +395,13 @@ def _graph(buf: bytes) -> tuple[list[Node], dict, list[ValueInfo], list[ValueInf
 
 def read_graph(data: bytes, name: str = "<memory>") -> Graph:
     """Parse an ONNX ModelProto. Raises ModelError naming ``name`` on malformed input."""
-    data = memoryview(data).cast("B")  # fields are views into the file, never copies
+    view = memoryview(data).cast("B")  # fields are views into the file, never copies
     try:
-        graph_bytes, metadata, opset = None, {}, 0
+        graph_bytes = None
+        metadata: dict[str, str] = {}
+        opset = 0
         what = "model"
-        for num, wire, val in _fields(data, what):
+        for num, wire, val in _fields(view, what):
             if num == 7:
                 _need(what, num, wire, LEN)
                 if graph_bytes is not None:

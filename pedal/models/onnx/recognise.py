@@ -170,7 +170,8 @@ def recurrent(g: Graph, sig: Signature, sample_rate: int, name: str) -> Recurren
     n_layers = len(layers)
     spec = RecurrentSpec(cell, layers, wd[:, 0], bd, skip, sig.knob_count + 1, sample_rate,
                          linear_before_reset=lbr if cell == "gru" else True)
-    if sig.state_shape is not None and int(np.prod(sig.state_shape)) != n_layers * hidden:
+    if sig.state_shape is not None and hidden is not None and \
+            int(np.prod(sig.state_shape)) != n_layers * hidden:
         raise ValueError(f"state shape {sig.state_shape} does not fit {n_layers}x{hidden}")
     if sig.h is None:
         raise ValueError("the graph carries no state between blocks")

@@ -53,7 +53,7 @@ class OrtEngine:
         self.sig = graph.signature
         self.sess = graph.get_session(name)
         self.set_knobs(knobs)
-        self._bindings = []
+        self._bindings: list = []
 
     def set_knobs(self, knobs):
         knobs = np.asarray(list(knobs), dtype=np.float32)
@@ -73,7 +73,7 @@ class OrtEngine:
         self._s_in = {k: np.zeros(shape, f) for k in (sig.h, sig.c) if k}
         self._s_out = {k: np.zeros(shape, f) for k in (sig.h_out, sig.c_out) if k}
         self._pairs = [(self._s_out[o], self._s_in[i]) for i, o in
-                       ((sig.h, sig.h_out), (sig.c, sig.c_out)) if i]
+                       ((sig.h, sig.h_out), (sig.c, sig.c_out)) if i and o]
         sizes = [1] if sig.per_sample else range(1, max_block + 1)
         self._bindings = [None] * (max_block + 1)
         for n in sizes:

@@ -1,0 +1,127 @@
+"""Recurrent amp models: a stack of LSTM or GRU layers and the dense output, one call per block
+(PyTorch gate order: LSTM i, f, g, o; GRU r, z, n). Weights are stored transposed ([inputs,
+gates]) so the inner loop over gates is contiguous."""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .activations import tanh_f
+from .jit import FAST
+from .linalg import matvec_acc
+
+
+@njit(inline="always", **FAST)
+def _dense(seq, t, w, b, skip, x, in_gain, out_gain):
+    acc = b
+    for j in range(w.shape[0]):
+        acc += w[j] * seq[t, j]
+    x[t] = (acc + skip * in_gain * x[t]) * out_gain
+
+
+@njit(**FAST)
+def lstm_block(x, n, in_gain, out_gain, wa, wx, wh, b, h, c, z, seq, dense_w, dense_b, skip):
+    """A stack of LSTM layers and the dense output over ``n`` samples of x, in place.
+
+    One call per block (a numba call costs about 50 ns per array argument, a tenth of a block's
+    budget at LSTM-16 sizes if every layer were its own call). Layer 0 reads the audio:
+    x[t] * in_gain times wa [4H] (knob inputs are folded into b[0] by the engine); layer l > 0
+    reads layer l-1's output through wx[l-1] [H, 4H]. wh: [L, H, 4H]; b: [L, 4H]; h, c: [L, H]
+    state, updated; z: [4H] scratch; seq: [max_block, H], each layer's output overwrites its
+    input there. y[t] = (dense_w . h_last[t] + dense_b + skip * in_gain * x[t]) * out_gain.
+    The i, f and o columns of every weight must be pre-halved (``recurrent.gate_prescale``): then
+    sigmoid(v) = 0.5 + 0.5 tanh(v / 2), and one vectorised tanh pass serves all four gates.
+    """
+    layers = h.shape[0]
+    hidden = h.shape[1]
+    g4 = 4 * hidden
+    half = z.dtype.type(0.5)  # z's type throughout: a float64 constant would widen float32
+    for layer in range(layers):
+        hl = h[layer]
+        cl = c[layer]
+        whl = wh[layer]
+        bl = b[layer]
+        for t in range(n):
+            if layer == 0:
+                xt = z.dtype.type(x[t] * in_gain)
+                for k in range(g4):
+                    z[k] = bl[k] + wa[k] * xt
+            else:
+                for k in range(g4):
+                    z[k] = bl[k]
+                matvec_acc(wx[layer - 1], seq[t], z, g4)
+            matvec_acc(whl, hl, z, g4)
+            for k in range(g4):
+                z[k] = tanh_f(z[k])
+            for j in range(hidden):
+                cj = ((half + half * z[hidden + j]) * cl[j]
+                      + (half + half * z[j]) * z[2 * hidden + j])
+                cl[j] = cj
+                hj = (half + half * z[3 * hidden + j]) * tanh_f(cj)
+                hl[j] = hj
+                seq[t, j] = hj
+    for t in range(n):
+        _dense(seq, t, dense_w, dense_b, skip, x, in_gain, out_gain)
+
+
+@njit(**FAST)
+def gru_block(x, n, in_gain, out_gain, wa, wx, wh, bx, bh, linear_before_reset, h, zx, zh, seq,
+              dense_w, dense_b, skip):
+    """A stack of GRU layers (PyTorch ``nn.GRU`` when linear_before_reset) and the dense output,
+    laid out as ``lstm_block``: wa [3H]; wx [L-1, H, 3H]; wh [L, H, 3H]; bx, bh [L, 3H];
+    h [L, H]; zx, zh [3H] scratch.
+
+    The r and z columns of every weight and bias must be pre-halved
+    (``recurrent.gate_prescale``), so the two gates share one vectorised tanh pass. With
+    linear_before_reset false (ONNX's default) the candidate is tanh(Wx x + Wh (r*h) + b).
+    The input projection is written out here as in ``lstm_block``: moved into a shared inline
+    helper, both kernels measured 1.8x slower (the cause in the generated code was not found).
+    """
+    layers = h.shape[0]
+    hidden = h.shape[1]
+    g2 = 2 * hidden
+    g3 = 3 * hidden
+    half = zx.dtype.type(0.5)
+    one = zx.dtype.type(1.0)
+    for layer in range(layers):
+        hl = h[layer]
+        whl = wh[layer]
+        bxl = bx[layer]
+        bhl = bh[layer]
+        for t in range(n):
+            if layer == 0:
+                xt = zx.dtype.type(x[t] * in_gain)
+                for k in range(g3):
+                    zx[k] = bxl[k] + wa[k] * xt
+            else:
+                for k in range(g3):
+                    zx[k] = bxl[k]
+                matvec_acc(wx[layer - 1], seq[t], zx, g3)
+            if linear_before_reset:
+                for k in range(g3):
+                    zh[k] = bhl[k]
+                matvec_acc(whl, hl, zh, g3)
+            else:
+                for k in range(g2):
+                    zh[k] = bhl[k]
+                matvec_acc(whl, hl, zh, g2)
+            for k in range(g2):
+                zx[k] = half + half * tanh_f(zx[k] + zh[k])  # r, then the update gate u
+            if linear_before_reset:
+                for j in range(hidden):
+                    zx[g2 + j] += zx[j] * zh[g2 + j]
+            else:
+                for j in range(hidden):
+                    zh[j] = zx[j] * hl[j]  # r*h, into scratch
+                for j in range(hidden):
+                    acc = bhl[g2 + j]
+                    for m in range(hidden):
+                        acc += whl[m, g2 + j] * zh[m]
+                    zx[g2 + j] += acc
+            for j in range(hidden):
+                u = zx[hidden + j]
+                hj = (one - u) * tanh_f(zx[g2 + j]) + u * hl[j]
+                hl[j] = hj
+                seq[t, j] = hj
+    for t in range(n):
+        _dense(seq, t, dense_w, dense_b, skip, x, in_gain, out_gain)
