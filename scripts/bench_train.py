@@ -98,7 +98,7 @@ def main(argv=None) -> int:
                        stderr=subprocess.STDOUT)
         wall = time.time() - t
         from pedal.models import load_model
-        from pedal.train.commands import run_file
+        from pedal.train.evaluate import run_file
         from pedal.train.fit import esr, split
 
         (_, _), (xv, yv), cut = split(pair.x, pair.y, 0.15, pair.sample_rate)

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from pedal.errors import ModelError  # noqa: E402
 from pedal.models import load_model  # noqa: E402
 from pedal.models.info import measure_xrt  # noqa: E402
+from pedal.dsp.run import run_blocks  # noqa: E402
 
 
 def _goldens(shared: Path) -> dict:
@@ -38,9 +39,7 @@ def _max_error(model, golden, shared: Path) -> float:
     x = np.load(shared / "golden" / str(golden["input_file"]))["input"].astype(np.float32)
     eng = model.make_engine([float(k) for k in golden["knobs"]])
     eng.prepare(64)
-    y = x.copy()
-    for i in range(0, len(y), 64):
-        eng.process(y[i:i + 64])
+    y = run_blocks(eng, x, 64)
     return float(np.max(np.abs(y.astype(np.float64) - golden["output"])))
 
 

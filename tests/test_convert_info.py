@@ -8,14 +8,13 @@ import pytest
 
 from pedal.cli import main
 from pedal.models import load_model
+from pedal.dsp.run import run_blocks
 
 
 def _run(model, x, knobs=()):
     eng = model.make_engine(knobs)
     eng.prepare(64)
-    y = x.copy()
-    for i in range(0, len(y), 64):
-        eng.process(y[i:i + 64])
+    y = run_blocks(eng, x, 64)
     return y
 
 

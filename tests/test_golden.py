@@ -9,6 +9,7 @@ import pytest
 
 from pedal.errors import ModelError
 from pedal.models import load_model
+from pedal.dsp.run import run_blocks
 
 # files this pedal refuses today, and the words the refusal must contain
 REFUSED = {
@@ -43,9 +44,7 @@ def test_every_shared_model_is_matched_or_refused_clearly(shared):
         assert model.sample_rate == int(g["sample_rate"]), rel
         eng = model.make_engine([float(k) for k in g["knobs"]])
         eng.prepare(64)
-        y = x.copy()
-        for i in range(0, len(y), 64):
-            eng.process(y[i:i + 64])
+        y = run_blocks(eng, x, 64)
         err = float(np.max(np.abs(y.astype(np.float64) - g["output"])))
         assert err <= float(g["atol"]), f"{rel}: {err:.3g} > {float(g['atol'])}"
         results[rel] = err
@@ -87,9 +86,7 @@ def test_guitarml_matches_pytorch_built_from_the_state_dict(shared, torch_mod, r
     for precise in (True, False):
         eng = model.make_engine(knobs, precise=precise)
         eng.prepare(128)
-        y = x.copy()
-        for i in range(0, len(y), 128):
-            eng.process(y[i:i + 128])
+        y = run_blocks(eng, x, 128)
         err[precise] = np.max(np.abs(y - ref))
     assert err[True] < 1e-5
     # the real-time float32 engine is as close to the exact value as PyTorch's float32 is
@@ -125,9 +122,7 @@ def test_fast_tanh_is_nams_formula_and_close_to_exact(shared):
         eng = model.make_engine(fast_tanh=fast)
         assert isinstance(eng, WaveNetEngine) and eng.fast_tanh == fast
         eng.prepare(64)
-        y = xin.copy()
-        for i in range(0, len(y), 64):
-            eng.process(y[i:i + 64])
+        y = run_blocks(eng, xin, 64)
         outs.append(y)
     assert np.max(np.abs(outs[0] - g["output"])) < 1e-4
     assert 0 < np.max(np.abs(outs[1] - outs[0])) < 0.05
@@ -144,9 +139,7 @@ def test_newer_version_stamps_on_old_architectures_load(shared, tmp_path):
         p.write_text(json.dumps(d))
         eng = load_model(p).make_engine()
         eng.prepare(64)
-        y = x.copy()
-        for i in range(0, len(y), 64):
-            eng.process(y[i:i + 64])
+        y = run_blocks(eng, x, 64)
         return y
 
     old = run(doc)

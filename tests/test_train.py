@@ -162,7 +162,7 @@ def test_exported_onnx_and_nam_match_pytorch(torch_mod, tmp_path, arch):
     from pedal.models.onnx.write import write_onnx
     from pedal.models.formats.nam import write_nam
     from pedal.train.arch import parse_arch
-    from pedal.train.commands import run_file
+    from pedal.train.evaluate import run_file
     from pedal.train.nets import build
 
     torch_mod.manual_seed(4)
@@ -222,7 +222,7 @@ def test_verdicts():
 
 # --- compression ----------------------------------------------------------------------------
 def test_shrink_hidden_drops_dead_units_exactly(torch_mod):
-    from pedal.train.commands import run_spec
+    from pedal.train.evaluate import run_spec
     from pedal.train.compress import shrink_hidden
     from tests.helpers import random_spec
 

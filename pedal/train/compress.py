@@ -108,7 +108,7 @@ def measure(v: Variant, folder: Path, data, block: int = 64) -> Variant:
     """Write ``v`` as ONNX in ``folder`` and measure it on the pedal's loader and engine."""
     from ..models import load_model
     from ..models.onnx.write import write_onnx
-    from .commands import run_file
+    from .evaluate import run_file
 
     path = folder / f"{len(list(folder.iterdir()))}_{v.label.replace(' ', '_')}.onnx"
     write_onnx(v.spec, path, quantize=v.quantize, metadata={"compress": v.label})
@@ -152,7 +152,7 @@ def distill_data(spec, seconds: float = 60.0, seed: int = 0) -> Data:
     """Synthesized guitar at several levels through the original model: its output is the
     target (the original's ESR is 0 by definition; the others say how far they drift)."""
     from ..synth import guitar as synth
-    from .commands import run_spec
+    from .evaluate import run_spec
 
     sr = spec.sample_rate
     rng = np.random.default_rng(seed)
