@@ -110,3 +110,45 @@ def test_realtime_budget_check_refuses_a_model_that_cannot_keep_up(tmp_path):
     with pytest.raises(ModelError, match=r"too slow for real time at block 64: it needs "
                                          r"[\d.]+ ms of each 1.33 ms block"):
         check_realtime(big, 64)
+
+
+def test_a_new_format_is_one_module_and_one_registry_line(tmp_path, monkeypatch):
+    """The example of CONTRIBUTING.md, as written there: its module and its registry line are
+    all that load_model needs (checked against a numpy LSTM)."""
+    import re
+    import sys
+    import types
+
+    from pedal.models import load_model, registry
+
+    text = (Path(__file__).parents[1] / "CONTRIBUTING.md").read_text()
+    module_src = re.findall(r"```python\n(# pedal/models/formats/mylstm.py.*?)```", text, re.S)[0]
+    mod = types.ModuleType("pedal.models.formats.mylstm")
+    mod.__package__ = "pedal.models.formats"
+    exec(compile(module_src, "mylstm.py", "exec"), mod.__dict__)
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    line = re.findall(r"# pedal/models/registry.py, in FORMATS\n\s*(.*?),\n", text)[0]
+    fmt = eval(line, {"Format": registry.Format, "mylstm": mod})
+    monkeypatch.setattr(registry, "FORMATS", registry.FORMATS + (fmt,))
+    rng = np.random.default_rng(0)
+    h = 3
+    w_ih, w_hh, b = rng.normal(0, .5, (4 * h, 1)), rng.normal(0, .5, (4 * h, h)), \
+        rng.normal(0, .1, 4 * h)
+    head = rng.normal(0, .5, h)
+    p = tmp_path / "amp.json"
+    p.write_text(json.dumps({"mylstm": {"hidden": h, "w_ih": w_ih.tolist(),
+                                        "w_hh": w_hh.tolist(), "b": b.tolist(),
+                                        "head": head.tolist(), "head_b": 0.1}}))
+    model = load_model(p)
+    assert model.family == "mylstm" and model.engine_kind == "numba"
+    x = (0.5 * np.sin(np.arange(500) / 7.0)).astype(np.float32)
+    y = _run(model, x)
+    hs, cs, want = np.zeros(h), np.zeros(h), []
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    for v in x.astype(np.float64):
+        z = w_ih[:, 0] * v + w_hh @ hs + b
+        i, f, g, o = sig(z[:h]), sig(z[h:2 * h]), np.tanh(z[2 * h:3 * h]), sig(z[3 * h:])
+        cs = f * cs + i * g
+        hs = o * np.tanh(cs)
+        want.append(head @ hs + 0.1)
+    assert np.max(np.abs(y - np.array(want))) < 1e-5
