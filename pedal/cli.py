@@ -134,6 +134,19 @@ def cmd_convert(args) -> int:
     except ValueError as exc:
         raise ConfigError(f"{args.input}: {exc}") from None
     out = load_onnx(args.output)
+    if args.quantize == "int8":
+        from .models.quantize import INT8_MAX_ESR, int8_error
+
+        knobs = [0.5] * model.knob_count
+        err = int8_error(model, out, knobs)
+        verdict = "kept" if err <= INT8_MAX_ESR or args.force else "over the limit"
+        print(f"int8 weights: ESR {err:.4f} against the float weights on the standard input "
+              f"(limit {INT8_MAX_ESR:g}): {verdict}")
+        if verdict != "kept":
+            write_onnx(model.spec, args.output, quantize=None, metadata=meta)
+            out = load_onnx(args.output)
+            print("wrote float32 weights instead (--force keeps int8 ones): a model this "
+                  "sensitive to rounding loses its tone in int8")
     print(f"wrote {args.output}: {out.describe()}")
     return 0
 
@@ -203,6 +216,9 @@ def _print_status(st: dict) -> None:
     print(f"  audio      {st['backend']}")
     print(f"  block      {st['block']} at {st['sample_rate']} Hz ({st['latency_ms']} ms), "
           f"realtime {st['realtime']}")
+    if st.get("resampled"):
+        print(f"  model      made at {st['model_rate']} Hz: resampled to and from "
+              f"{st['sample_rate']} Hz")
     print(f"  load       avg {100 * load['avg']:.1f}%  max {100 * load['max_10s']:.1f}% of the "
           "block (last 10 s)")
     print(f"  xruns      {st['xruns']} (device) + {st['overruns']} (late blocks)")
@@ -288,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("convert", help="any loadable LSTM/GRU/WaveNet model to the pedal's ONNX")
     c.add_argument("input")
     c.add_argument("output")
-    c.add_argument("--quantize", choices=["int8"], help="store weights as int8")
+    c.add_argument("--quantize", choices=["int8"], help="store weights as int8 (kept only "
+                   "when the error it adds is under an ESR of 0.01)")
+    c.add_argument("--force", action="store_true", help="keep int8 weights whatever their error")
     c.set_defaults(func=cmd_convert)
 
     t = sub.add_parser("tuner", help="tune: readings for a recording, or a live needle")

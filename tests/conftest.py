@@ -2,6 +2,10 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("NUMBA_NRT_STATS", "1")  # before numba loads: allocation counters
+if "PEDAL_CACHE" not in os.environ:  # measured loudness is cached here, not in your home
+    import tempfile
+
+    os.environ["PEDAL_CACHE"] = tempfile.mkdtemp(prefix="pedal-test-cache-")
 
 import numpy as np
 import pytest

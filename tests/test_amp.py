@@ -204,11 +204,37 @@ def test_knob_count_is_checked(tmp_path):
         AmpModel(model, knobs=[1.5])
 
 
-def test_sample_rate_mismatch_is_refused_naming_both_rates(tmp_path):
+def test_a_model_at_another_rate_plays_resampled(tmp_path):
+    """A 48 kHz model in a 44.1 kHz chain: resampled, with the resamplers' delay as latency
+    (their quality: test_resample.py; an impossible ratio is refused there)."""
     write_onnx(random_spec("lstm", 4), tmp_path / "m.onnx")
     amp = AmpModel(load_onnx(tmp_path / "m.onnx"))
-    with pytest.raises(ModelError, match="48000 Hz.*44100 Hz"):
-        amp.prepare(ProcessSpec(44100, 64))
+    amp.prepare(ProcessSpec(44100, 64))
+    assert amp.resampled and 60 <= amp.latency <= 100
+    assert "resampled from 44100 Hz" in amp.describe()
+
+
+def test_a_graph_read_wrongly_is_caught_and_runs_on_onnxruntime(tmp_path, monkeypatch):
+    """Verification tells a wrong reading (here the LSTM's g and o gates swapped, an error of order
+    one) from rounding, and the file then plays through onnxruntime."""
+    from pedal.models.onnx import load as load_mod
+    from pedal.models.onnx import recognise
+
+    write_onnx(random_spec("lstm", 6, seed=3), tmp_path / "m.onnx")
+    real = recognise.recognise
+
+    def swapped(*a, **kw):
+        spec = real(*a, **kw)
+        for layer in spec.layers:
+            h = layer.w_hh.shape[1]
+            for name in ("w_ih", "w_hh", "b_ih", "b_hh"):
+                w = getattr(layer, name)
+                setattr(layer, name, w[np.r_[0:2 * h, 3 * h:4 * h, 2 * h:3 * h]].copy())  # g <-> o
+        return spec
+    monkeypatch.setattr(load_mod, "recognise", swapped)
+    model = load_onnx(tmp_path / "m.onnx")
+    assert model.engine_kind == "onnxruntime" and "differs from onnxruntime" in \
+        model.why_not_numba
 
 
 def test_nam_loudness_normalisation_and_input_calibration(shared):

@@ -152,3 +152,51 @@ def test_a_new_format_is_one_module_and_one_registry_line(tmp_path, monkeypatch)
         hs = o * np.tanh(cs)
         want.append(head @ hs + 0.1)
     assert np.max(np.abs(y - np.array(want))) < 1e-5
+
+
+RECURRENT = ["json/aidax/AIDAX_tw40_california_clean_deerinkstudios.json",
+             "json/automated_gam/AGM_ht1-ht11_LSTM32_model_best.json",
+             "json/automated_gam/AGM_ht1-ht13_GRU32_model_best.json",
+             "json/neuralpi/NeuralPi_BluesJR_FullD.json", "json/neuralpi/NeuralPi_TS9_cond.json",
+             "json/proteus/Proteus_BlackstarHT40_AmpClean.json",
+             "json/proteus/Proteus_TS9_DriveKnob.json", "json/rtneural/BYOD_centaur_50.json",
+             "json/tsm1n3/TSM1N3_model_ts9_cond2.json", "nam/BossLSTM-1x16.nam",
+             "nam/namcore_lstm.nam", "onnx/ortbuilder_nam_lstm_3x24.onnx"]
+
+
+@pytest.mark.parametrize("rel", RECURRENT)
+def test_int8_of_every_shared_recurrent_model_is_within_the_limit_or_refused(shared, tmp_path,
+                                                                             capsys, rel):
+    import re
+
+    from pedal.models.quantize import INT8_MAX_ESR, int8_error
+
+    out = tmp_path / "q.onnx"
+    assert main(["convert", str(shared / "data" / rel), str(out), "--quantize", "int8"]) == 0
+    said = capsys.readouterr().out
+    esr = float(re.search(r"int8 weights: ESR ([\d.]+)", said).group(1))
+    written = load_model(out)
+    orig = load_model(shared / "data" / rel)
+    if esr <= INT8_MAX_ESR:
+        assert "kept" in said and written.metadata.get("quantize") == "int8"
+        # the figure printed is the file's: measured again, independently of convert
+        assert int8_error(orig, written, [0.5] * orig.knob_count) <= INT8_MAX_ESR
+    else:
+        assert "wrote float32 weights instead" in said and written.metadata["quantize"] == "none"
+
+
+def test_int8_over_the_limit_falls_back_to_float_and_says_so(tmp_path, capsys, monkeypatch):
+    from helpers import random_spec
+    from pedal.models import quantize
+    from pedal.models.onnx.write import write_onnx
+
+    write_onnx(random_spec("lstm", 8, seed=2), tmp_path / "m.onnx")
+    monkeypatch.setattr(quantize, "INT8_MAX_ESR", 0.0)  # any rounding is too much
+    assert main(["convert", str(tmp_path / "m.onnx"), str(tmp_path / "q.onnx"),
+                 "--quantize", "int8"]) == 0
+    said = capsys.readouterr().out
+    assert "over the limit" in said and "wrote float32 weights instead" in said
+    assert load_model(tmp_path / "q.onnx").metadata["quantize"] == "none"
+    assert main(["convert", str(tmp_path / "m.onnx"), str(tmp_path / "q.onnx"),
+                 "--quantize", "int8", "--force"]) == 0
+    assert load_model(tmp_path / "q.onnx").metadata["quantize"] == "int8"

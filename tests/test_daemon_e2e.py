@@ -113,3 +113,28 @@ def test_audio_device_vanishes_and_comes_back(tmp_path, bed):
     finally:
         _stop(proc, sock, tmp_path)
     assert "audio device is back" in (tmp_path / "daemon.log").read_text()
+
+
+def test_a_44k_model_dropped_into_a_48k_pedal_plays(tmp_path, bed):
+    """A GuitarML capture (44.1 kHz) dropped into the 48 kHz pedal joins the cycle and plays,
+    resampled, through the real PortAudio stream: loud, finite, and no xruns."""
+    import corpus
+
+    proc, sock = _daemon(tmp_path, bed)
+    try:
+        (tmp_path / "models" / ".g.json.part").write_bytes(corpus.files()["guitarml.json"])
+        (tmp_path / "models" / ".g.json.part").rename(tmp_path / "models" / "g.json")
+        wait_for(lambda: "g.json" in _status(sock)["models"], what="g.json in the cycle")
+        assert request(sock, "model", ["g.json"])["ok"]
+        st = wait_for(lambda: (s := _status(sock))["model"] == "g.json" and s, what="g.json")
+        assert st["resampled"] and st["model_rate"] == 44100 and st["sample_rate"] == SR
+        assert st["latency_ms"] > 1000 * N / SR + 1.5  # the block and the resamplers
+        b0 = st["blocks"]
+        b1 = wait_for(lambda: (b := _status(sock)["blocks"]) > b0 + 800 and b, what="1 s")
+        st = _status(sock)
+    finally:
+        _stop(proc, sock, tmp_path)
+    y = bed.output()[testbed.PRIMING_FRAMES:]
+    seg = y[(b0 + 100) * N:b1 * N]
+    assert np.all(np.isfinite(seg)) and np.sqrt(np.mean(seg ** 2)) > 0.01
+    assert st["state"] == "playing" and st["xruns"] == 0 and st["nonfinite_samples"] == 0

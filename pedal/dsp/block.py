@@ -126,5 +126,9 @@ class Chain(Block):
     def latency(self):
         return sum(b.latency for b in self._active)
 
+    def meters(self) -> dict:
+        """Each metering block's figures, by block name (read from any thread: float slots)."""
+        return {b.name: b.meters() for b in self._blocks if hasattr(b, "meters")}
+
     def describe(self):
         return " -> ".join(b.describe() for b in self._active) or "(empty chain)"

@@ -1,9 +1,12 @@
-"""The chain's filters: the noise gate (a peak envelope with a short decay, open and close
-thresholds with hysteresis, a hold, and a one-pole gain ramp whose time constants are attack and
-release, so it never clicks), the biquad cascade of the EQ, the output level with its DC
-blocker, and a direct FIR with history (NAM's Linear models)."""
+"""The chain's filters and meters: the noise gate (a peak envelope with a short decay, open and
+close thresholds with hysteresis, a hold, and a one-pole gain ramp whose time constants are
+attack and release, so it never clicks), the biquad cascade of the EQ, the output level with
+its DC blocker, a direct FIR with history (NAM's Linear models), a peak meter and the output's
+soft limiter."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit
@@ -106,3 +109,46 @@ def fir_history(x, n, w, bias, hist, in_gain, out_gain):
         if keep > 0:
             hist[keep - 1] = v
         x[t] = acc * out_gain
+
+
+# peak_meter's state, and soft_limit's
+METER_PEAK, METER_OVER = range(2)
+METER_SLOTS = 2
+LIM_PEAK, LIM_OVER, LIM_HELD = range(3)
+LIM_SLOTS = 3
+
+
+@njit(**STRICT)
+def peak_meter(x, n, st):
+    """st[METER_PEAK] <- the largest |x| seen; st[METER_OVER] += samples over full scale."""
+    peak = st[METER_PEAK]
+    over = 0.0
+    for t in range(n):
+        a = abs(x[t])
+        if a > peak:
+            peak = a
+        if a > 1.0:
+            over += 1.0
+    st[METER_PEAK] = peak
+    st[METER_OVER] += over
+
+
+@njit(**STRICT)
+def soft_limit(x, n, knee, ceiling, st):
+    """Unchanged below ``knee``; above it the level bends smoothly (tanh, with unit slope at
+    the knee) towards ``ceiling``, which it never reaches. st: LIM_PEAK the largest input,
+    LIM_OVER input samples over full scale, LIM_HELD samples the limiter bent."""
+    span = ceiling - knee
+    peak = st[LIM_PEAK]
+    for t in range(n):
+        v = x[t]
+        a = abs(v)
+        if a > peak:
+            peak = a
+        if a > knee:
+            st[LIM_HELD] += 1.0
+            if a > 1.0:
+                st[LIM_OVER] += 1.0
+            y = knee + span * math.tanh((a - knee) / span)
+            x[t] = y if v > 0.0 else -y
+    st[LIM_PEAK] = peak

@@ -42,7 +42,11 @@ def load_model(path, *, prefer: str = "numba") -> ModelFile:
 def load_model_bytes(data: bytes, name: str, *, prefer: str = "numba") -> ModelFile:
     """A model file's bytes -> ModelFile; the error boundary (see ``LoaderBug``)."""
     try:
-        return _load(data, name, prefer)
+        model = _load(data, name, prefer)
+        from .loudness import file_digest
+
+        model.sha256 = file_digest(data)
+        return model
     except PedalError:
         raise
     except RecursionError:

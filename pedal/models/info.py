@@ -11,37 +11,50 @@ from ..dsp.run import stream_seconds
 MAX_LOAD = 0.5  # share of each block's time the amp model may take on the audio thread
 
 
-def check_rate(model, sample_rate: int) -> None:
-    """The one sample-rate rule: a model runs at its own rate, and a chain at another rate
-    refuses it, naming both (the chain does not resample)."""
-    if int(model.sample_rate) != int(sample_rate):
-        raise ModelError(f"{model.path}: model runs at {model.sample_rate} Hz, the pedal at "
-                         f"{int(sample_rate)} Hz (set audio.sample_rate, or use a "
-                         f"{int(sample_rate)} Hz model)")
+def check_rate(model, sample_rate: int) -> str | None:
+    """The one sample-rate rule: a model runs at its own rate; in a chain at another rate it
+    plays between a pair of resamplers (``dsp/resample.py``), which this says, or refuses
+    (naming both rates) when the ratio cannot be made."""
+    from ..dsp.resample import design
+
+    if int(model.sample_rate) == int(sample_rate):
+        return None
+    try:
+        design(int(sample_rate), int(model.sample_rate))
+    except ValueError as exc:
+        raise ModelError(f"{model.path}: {exc}") from None
+    return (f"{model.path}: made at {model.sample_rate} Hz; it plays resampled to and from "
+            f"the pedal's {int(sample_rate)} Hz")
 
 
 def measure_xrt(model, block: int = 64, seconds: float = 1.0, knobs=None,
-                budget_s: float | None = None) -> float:
+                budget_s: float | None = None, rate: int | None = None) -> float:
     """Times real time of the model's engine on noise-like guitar level input (a run longer
-    than ``budget_s`` wall seconds stops early and is scaled)."""
+    than ``budget_s`` wall seconds stops early and is scaled), in a chain at ``rate``: at
+    another rate than the model's the resamplers are timed with it."""
     eng = model.make_engine(knobs if knobs is not None else [0.5] * model.knob_count)
+    rate = int(rate or model.sample_rate)
+    if rate != model.sample_rate:
+        from ..dsp.resample import ResampledEngine
+
+        eng = ResampledEngine(eng, model.sample_rate, rate)
     eng.prepare(block)
-    n = int(seconds * model.sample_rate)
+    n = int(seconds * rate)
     x = (0.2 * np.random.default_rng(0).standard_normal(n)).astype(np.float32)
     return seconds / stream_seconds(eng.process, x, block, budget_s=budget_s)
 
 
 def check_realtime(model, block: int, max_load: float = MAX_LOAD, knobs=None,
-                   xrt: float | None = None) -> float:
+                   xrt: float | None = None, rate: int | None = None) -> float:
     """The real-time budget check a model passes before it is swapped in: its engine, timed
     here at ``block`` (unless its real-time factor ``xrt`` is given), must take at most
     ``max_load`` of each block's duration. Returns the load (0..1); raises ModelError naming
     the file and both figures. Off the audio thread."""
     if xrt is None:
-        xrt = measure_xrt(model, block, seconds=0.5, knobs=knobs, budget_s=0.5)
+        xrt = measure_xrt(model, block, seconds=0.5, knobs=knobs, budget_s=0.5, rate=rate)
     load = 1.0 / xrt
     if load > max_load:
-        ms = 1000.0 * block / model.sample_rate
+        ms = 1000.0 * block / int(rate or model.sample_rate)
         raise ModelError(f"{model.path}: too slow for real time at block {block}: it needs "
                          f"{load * ms:.2f} ms of each {ms:.2f} ms block ({100 * load:.0f}%, "
                          f"{xrt:.1f}x real time), the limit is {100 * max_load:.0f}%")

@@ -23,6 +23,7 @@ class ModelFile:
     check_error: float | None = None   # against the file's own reference output, if it has one
     rate_stated: bool = True           # False: the file states no rate, ``sample_rate`` assumed
     onnx: Any = None                   # onnx.runtime.OnnxGraph of an ONNX file
+    sha256: str = ""                    # of the file's bytes (caches key on it)
 
     @property
     def name(self) -> str:

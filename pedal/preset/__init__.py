@@ -64,6 +64,8 @@ SCHEMA = Section({
     "output": Section({
         "level_db": Num(-60, 24, 0.0, "dB"),
         "dc_block": Bool(True),
+        "limiter": Bool(True),                  # soft limiter: nothing reaches full scale
+        "limiter_ceiling_db": Num(-20, 0, -1.0, "dB"),
     }),
 })
 
@@ -107,8 +109,25 @@ class Preset:
             eq = ParametricEQ(d["eq"]["bands"])
             eq.enabled = d["eq"]["enabled"]
             blocks.append(eq)
-        blocks.append(OutputLevel(d["output"]["level_db"], d["output"]["dc_block"]))
+        o = d["output"]
+        blocks.append(OutputLevel(o["level_db"], o["dc_block"], limiter=o["limiter"],
+                                  ceiling_db=o["limiter_ceiling_db"]))
         return Chain(blocks)
+
+
+def measure_loudness(model, knobs) -> str | None:
+    """Give a model that states no loudness a measured one (``models/loudness.py``), so that
+    normalisation brings every model to -18 dB; returns the notice that says so."""
+    from ..models.loudness import loudness
+
+    if model.metadata.get("loudness_measured") is not None:
+        return None
+    value, measured = loudness(model, knobs)
+    if not measured:
+        return None
+    model.metadata["loudness_measured"] = round(value, 2)
+    return (f"{model.path}: states no loudness; measured {value:.1f} dB on the standard "
+            "input, normalised to -18 dB")
 
 
 def parse_eq_arg(text: str) -> dict:
@@ -157,7 +176,7 @@ def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db
         doc["gate"] = {**(doc.get("gate") or {}), "enabled": False}
         doc["cab"] = None
         doc["eq"] = None
-        doc["output"] = {"level_db": 0.0, "dc_block": False}
+        doc["output"] = {"level_db": 0.0, "dc_block": False, "limiter": False}
         doc.setdefault("amp", {}).update(input_gain_db=0.0, output_gain_db=0.0,
                                          normalize_loudness=False, calibrate_input=False,
                                          precise=True)
@@ -173,6 +192,10 @@ def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db
             if n_knobs != preset.model.knob_count:
                 problems.append(f"{p}: amp.knobs: the model takes {preset.model.knob_count} "
                                 f"knob value(s), got {n_knobs}")
+            elif amp.get("normalize_loudness"):
+                note = measure_loudness(preset.model, amp.get("knobs") or [])
+                if note:
+                    preset.notices.append(note)
         except ModelError as exc:
             problems.append(f"{p}: amp.model: {exc}")
     if cab.get("ir") is not None and None not in (cab["max_seconds"], cab["normalize"],

@@ -240,14 +240,18 @@ class Loader:
 def _job_model(path, sample_rate=None, block=None, max_load=0.5):
     from ..models import load_model
     from ..models.info import check_rate, check_realtime
+    from ..preset import measure_loudness
 
     model = load_model(path)
+    measure_loudness(model, [0.5] * model.knob_count)
     if sample_rate:
-        check_rate(model, int(sample_rate))
+        note = check_rate(model, int(sample_rate))
+        if note:
+            model.notices.append(note)
     load = None
     if block:
         load = check_realtime(model, int(block), float(max_load),
-                              knobs=[0.5] * model.knob_count)
+                              knobs=[0.5] * model.knob_count, rate=sample_rate)
     return {"model": model, "load": load}
 
 
@@ -257,11 +261,13 @@ def _job_preset(path, sample_rate=None, block=None, max_load=0.5):
 
     preset = load_preset(path)
     if sample_rate:
-        check_rate(preset.model, int(sample_rate))
+        note = check_rate(preset.model, int(sample_rate))
+        if note:
+            preset.notices.append(note)
     load = None
     if block:
         load = check_realtime(preset.model, int(block), float(max_load),
-                              knobs=preset.data["amp"]["knobs"])
+                              knobs=preset.data["amp"]["knobs"], rate=sample_rate)
     return {"preset": preset, "load": load}
 
 

@@ -45,6 +45,8 @@ class Sounds:
         self.preset_name = ""
         self.model_path: Path | None = None  # None: the preset's own model
         self.model_name = ""
+        self.model_rate: int | None = None   # the playing model's own rate
+        self.chain_latency = 0               # samples the playing chain delays (resampling)
         self.playing = False                 # a chain of ours is in the player
         self._inflight: _Request | None = None
         self._unoffered = None               # (chain, request) the player has not taken yet
@@ -125,11 +127,13 @@ class Sounds:
         if not self.player.offer(chain):
             self._unoffered = (chain, r)  # offered again every tick (audio stopped?)
             return
-        self._adopted(r, preset)
+        self._adopted(r, preset, chain)
 
-    def _adopted(self, r: _Request, preset) -> None:
+    def _adopted(self, r: _Request, preset, chain) -> None:
         self.preset_name, self.model_path = r.preset, r.model_path
         self.model_name = Path(preset.model.path).name if preset.model.path else "?"
+        self.model_rate = int(preset.model.sample_rate)
+        self.chain_latency = int(chain.latency)
         self.playing = True
         self.changed = True
         log.info("playing %s with %s%s (ready in %.0f ms)", preset.name, self.model_name,
@@ -143,7 +147,7 @@ class Sounds:
         chain, r = self._unoffered
         if self.player.offer(chain):
             self._unoffered = None
-            self._adopted(r, self._preset_with(r))
+            self._adopted(r, self._preset_with(r), chain)
 
     def _preset_with(self, r: _Request):
         preset = r.preset_obj

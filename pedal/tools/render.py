@@ -11,6 +11,7 @@ import numpy as np
 
 from ..audio.files import read_audio, resample, to_mono, write_audio
 from ..dsp import ProcessSpec
+from ..dsp.run import run_blocks
 from ..errors import AudioFileError
 from ..preset import Preset
 
@@ -26,6 +27,7 @@ class RenderResult:
     chain: str
     peak: float
     notices: list[str] = field(default_factory=list)
+    meters: dict = field(default_factory=dict)
 
     @property
     def xrt(self) -> float:
@@ -33,21 +35,28 @@ class RenderResult:
 
 
 def process_array(chain, x: np.ndarray, block: int, progress=None) -> float:
-    """Run ``x`` through the prepared ``chain`` in place, ``block`` samples at a time.
-
-    Returns the seconds spent processing. ``progress(fraction)`` is called now and then.
-    """
-    n = x.shape[0]
-    every = max(1, (n // block) // 100)
+    """Run ``x`` through the prepared ``chain`` in place, ``block`` samples at a time
+    (``dsp.run.run_blocks``); returns the seconds spent processing."""
     t0 = time.perf_counter()
-    for k, i in enumerate(range(0, n, block)):
-        chain.process(x[i:i + block])
-        if progress is not None and k % every == 0:
-            progress(i / n)
-    elapsed = time.perf_counter() - t0
-    if progress is not None:
-        progress(1.0)
-    return elapsed
+    run_blocks(chain, x, block, inplace=True, progress=progress)
+    return time.perf_counter() - t0
+
+
+def _meter_notes(chain, out_path, samples: int) -> list[str]:
+    """What the stages' meters saw, for the summary: a loud model and the limiter's work (when
+    it bent more than a thousandth of the samples) are said, not left silent."""
+    notes = []
+    m = chain.meters()
+    amp, lim = m.get("amp"), m.get("level")
+    if amp and amp["peak"] > 1.0:
+        notes.append(f"{out_path}: the amp model's output peaked at "
+                     f"{20 * np.log10(amp['peak']):+.1f} dBFS ({amp['over']:,} samples over "
+                     "full scale, after loudness normalisation)")
+    if lim and lim["limited"] > samples / 1000:
+        notes.append(f"{out_path}: the output limiter bent {lim['limited']:,} samples (its "
+                     f"input peaked at {20 * np.log10(max(lim['peak_in'], 1e-9)):+.1f} dBFS; "
+                     "lower output.level_db to give it less to do)")
+    return notes
 
 
 def render_file(in_path, out_path, preset: Preset, *, block: int = 64, progress=None,
@@ -76,6 +85,7 @@ def render_file(in_path, out_path, preset: Preset, *, block: int = 64, progress=
         raise AudioFileError(f"{out_path}: the chain produced NaN or infinite samples; "
                              "nothing was written")
     peak = float(np.max(np.abs(y))) if y.size else 0.0
+    notices += _meter_notes(chain, out_path, len(y))
     if peak > 1.0:
         notices.append(f"{out_path}: output peaks at {20 * np.log10(peak):+.1f} dBFS; "
                        "a float WAV keeps it, other formats clip (lower output.level_db)")
@@ -86,7 +96,8 @@ def render_file(in_path, out_path, preset: Preset, *, block: int = 64, progress=
 
         png = Path(out_path).with_suffix(".png")
         spectrograms(png, [("input (DI)", resample(x_in, sr_in, sr)), ("output", y)], sr,
-                     title=f"{Path(in_path).name} through {preset.name}")
+                     title=f"{Path(in_path).name} through {preset.name}: "
+                           f"{preset.model.name}")
         notices.append(f"wrote {png}")
     return RenderResult(str(in_path), str(out_path), sr, len(y) / sr, elapsed, block,
-                        chain.describe(), peak, notices)
+                        chain.describe(), peak, notices, chain.meters())

@@ -19,7 +19,7 @@ def warm_up() -> float:
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
     chain = Chain([NoiseGate(), CabinetIR(rng.standard_normal(300), 48000),
-                   ParametricEQ([Band("peak", 1000, 3, 1)]), OutputLevel()])
+                   ParametricEQ([Band("peak", 1000, 3, 1)]), OutputLevel(limiter=True)])
     chain.prepare(ProcessSpec(48000, 64))
     x = rng.standard_normal(64).astype(np.float32)
     chain.process(x)        # whole windows (FFT path)
@@ -39,6 +39,14 @@ def warm_up() -> float:
     eng.process(x, y)
     eng.set_tuner(True)
     eng.process(x, y)
+    from ..dsp.resample import ResampledEngine
+    from ..kernels.filters import peak_meter
+
+    peak_meter(x, 64, np.zeros(2))
+    spec, options = ARCHITECTURES[0].examples()[0]
+    resampled = ResampledEngine(ARCHITECTURES[0].engine(spec, **options), 44100, 48000)
+    resampled.prepare(64)
+    resampled.process(x.copy())
     buf = np.zeros(128, np.float32)
     deinterleave(buf, 64, 2, 0, y)
     interleave(y, 64, 2, buf)

@@ -280,9 +280,10 @@ def compress_command(args) -> int:
     progress.done()
     time_variants(variants)
     print(table(variants))
-    final = variants[-1]
+    kept = [v for v in variants if not (v.label == "int8" and v.quantize is None)]
+    final = kept[-1]  # an int8 step over the limit leaves the float weights before it
     meta = {"name": f"{model.name} compressed", "source": f"pedal compress {model.name}",
-            "compress": ", ".join(v.label for v in variants[1:]), "esr": f"{final.esr:.6f}",
+            "compress": ", ".join(v.label for v in kept[1:]), "esr": f"{final.esr:.6f}",
             "compress_data": data.source}
     from ..models.onnx.write import write_onnx
 

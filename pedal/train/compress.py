@@ -35,6 +35,7 @@ class Variant:
     xrt: float = float("nan")
     sparse: bool = False  # zeros the engine still multiplies
     path: str = ""
+    note: str = ""
 
 
 def shrink_hidden(spec: RecurrentSpec, hidden: int) -> RecurrentSpec:
@@ -225,8 +226,18 @@ def compress(spec, data: Data, *, l1: float = 0.0, prune: float = 0.0, hidden: i
         v.sparse = True
         variants.append(v)
     if int8:
+        from ..models import load_model
+        from ..models.quantize import INT8_MAX_ESR, int8_error
+
         v = measure(Variant("int8", current, "int8"), folder, data)
         v.sparse = variants[-1].sparse
+        err = int8_error(current, load_model(v.path))
+        if err > INT8_MAX_ESR:  # the float weights stay (models/quantize.py says why)
+            v.note = (f"int8 adds ESR {err:.4f} over the float weights (limit "
+                      f"{INT8_MAX_ESR:g}): not kept")
+            v.quantize = None
+        else:
+            v.note = f"int8 adds ESR {err:.4f} over the float weights"
         variants.append(v)
     return variants, folder
 
@@ -238,9 +249,10 @@ def table(variants) -> str:
     for v in variants:
         rel = (v.esr / base.esr) if base.esr > 0 else float("nan")
         speed = v.xrt / base.xrt if base.xrt > 0 else float("nan")
-        note = ""
+        note = v.note
         if v.sparse and speed < 1.1:
-            note = "sparse: a size gain only (the engine multiplies the zeros too)"
+            note = "; ".join(filter(None, [note, "sparse: a size gain only (the engine "
+                                                 "multiplies the zeros too)"]))
         lines.append(f"{v.label:<14}{v.esr:>9.5f}{rel:>9.2f}{v.weights:>9d}{v.nonzero:>10d}"
                      f"{v.size:>9d}{v.gz_size:>8d}{v.xrt:>8.1f}{speed:>6.2f}x  {note}")
     return "\n".join(lines)

@@ -29,7 +29,12 @@ from .runtime import OnnxGraph, make_session
 from .signature import signature
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
-VERIFY_ATOL = 1e-4
+# the numba engine must reproduce onnxruntime to this on the test signal. Reading a graph
+# wrong is an error of 0.2 to 1.5 (swapped gates or knobs, a transposed matrix, a missing
+# skip: the goldens' README); two float32 runtimes of a high-gain recurrent net differ by up
+# to a few 1e-4 (the GuitarML GRU-32: 3e-4), int8 weights by a few 1e-3. So 0.02, with numba
+# in float64, tells a wrong reading from rounding.
+VERIFY_ATOL = 0.02
 DEFAULT_RATE = 48000
 ALLOWED_OPS = frozenset("""
     Abs Add Sub Mul Div Neg Reciprocal Sqrt Exp Log Pow Erf Sign Floor Ceil Round Max Min Mean
@@ -109,7 +114,7 @@ def verify(model: ModelFile) -> float:
     for kind in ("numba", "onnxruntime"):
         model.engine_kind = kind
         with _onnxruntime_errors(model.path):
-            eng = model.make_engine(knobs)
+            eng = model.make_engine(knobs, precise=kind == "numba")
             eng.prepare(256)
             outs.append(run_blocks(eng, x, 256))
     return float(np.max(np.abs(outs[0].astype(np.float64) - outs[1])))
