@@ -97,16 +97,22 @@ def cmd_info(args) -> int:
     import json
 
     from .models import load_model
-    from .models.info import describe
+    from .models.info import describe, readable
 
     model = load_model(args.model)
     info = describe(model, block=args.block, measure=not args.no_measure)
     if args.json:
         print(json.dumps(info))
         return 0
-    for k, v in info.items():
+    shown = dict(info)
+    if not shown.pop("sample_rate_stated", True):
+        shown["sample_rate"] = f"{info['sample_rate']} (not stated, assumed)"
+    if "loudness_measured" in shown:
+        shown["loudness"] = f"not stated (measured {shown.pop('loudness_measured')} dB on the " \
+                            "standard input)"
+    for k, v in shown.items():
         if v is not None:
-            print(f"{k + ':':<18}{v}")
+            print(f"{k + ':':<18}{readable(v)}")
     for line in model.notices:
         print(f"note: {line}", file=sys.stderr)
     return 0
@@ -153,14 +159,17 @@ def cmd_convert(args) -> int:
 
 def cmd_tuner(args) -> int:
     from .tuner import cli as tuner_cli
-    from .tuner.tuning import TUNINGS, check_a4
+    from .tuner.tuning import check_a4, parse_tuning
 
     try:
         a4 = check_a4(args.a4)
     except ValueError as exc:
         raise ConfigError(f"--a4: {exc}") from None
-    if args.tuning and args.tuning not in TUNINGS:
-        raise ConfigError(f"--tuning: must be one of {', '.join(TUNINGS)}, got {args.tuning!r}")
+    if args.tuning:
+        try:
+            parse_tuning(args.tuning)
+        except ValueError as exc:
+            raise ConfigError(f"--tuning: {exc}") from None
     if args.file and not args.live:
         return tuner_cli.track_file(args.file, a4, args.tuning, args.json)
     if args.file:
@@ -313,8 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("file", nargs="?", help="a recording (omit for the sound card input)")
     t.add_argument("--json", action="store_true", help="one JSON object per reading")
     t.add_argument("--a4", type=float, default=440.0, help="reference pitch, 430..450 Hz")
-    t.add_argument("--tuning", help="show the nearest string of: standard, drop-d, dadgad, "
-                   "half-step-down, bass-4, bass-5")
+    t.add_argument("--tuning", help="show the nearest string of: standard, drop-d, drop-c, "
+                   "d-standard, half-step-down, open-g, open-d, dadgad, 7-string, bass-4, "
+                   "bass-5, or your own notes (D2,A2,D3,G3,B3,E4)")
     t.add_argument("--live", action="store_true", help="play FILE in real time on the needle")
     t.add_argument("--device", help="input device name or index (live)")
     t.add_argument("--rate", type=int, default=48000, help="input sample rate (live)")
@@ -361,7 +371,14 @@ def main(argv=None) -> int:
         ap.print_help()
         return 2
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:  # `pedal status | head`: the reader left; that is no error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except PedalError as exc:
         if args.debug:
             raise

@@ -93,13 +93,15 @@ def test_missing_preset_file(tmp_path):
         load_preset(tmp_path / "nope.yaml")
 
 
-def test_overrides_are_validated_like_the_file():
+def test_overrides_are_validated_like_the_file_and_named_as_the_flags_they_came_from():
     with pytest.raises(ConfigError) as err:
         load_preset(eq=["peak:50000:3:1", "shelf:100"], knobs=[0.5])
-    text = str(err.value)
-    assert "eq.bands[0].freq_hz: must be 20..20000 Hz, got 50000" in text
-    assert "eq.bands[1].type: must be one of" in text
-    assert "amp.knobs: the model takes 0 knob value(s), got 1" in text
+    lines = err.value.problems
+    assert "--eq (band 1): freq_hz: must be 20..20000 Hz, got 50000" in lines
+    assert any(line.startswith("--eq (band 2): type: must be one of") for line in lines)
+    assert any(line.startswith("--knobs: the model takes 0 knob value(s), got 1")
+               for line in lines)
+    assert not any("default.yaml" in line for line in lines)  # the file is not to blame
 
 
 def test_raw_is_the_model_alone():

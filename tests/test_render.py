@@ -1,6 +1,7 @@
 """`pedal render` end to end: the command, its output, its errors, and what it sounds like."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -198,3 +199,28 @@ def test_every_shared_model_renders_through_the_default_preset_under_full_scale(
         assert np.sqrt(np.mean(sf.read(tmp_path / "o.wav")[0] ** 2)) > 0.01, f.name
         rendered += 1
     assert rendered >= 27
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path):
+    """`pedal render --list | head -1`: the reader leaves early; no traceback, exit 0."""
+    r = subprocess.run(f"{sys.executable} -m pedal render --list | head -1", shell=True,
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and "Traceback" not in r.stderr and "Error" not in r.stderr, \
+        r.stderr
+
+
+def test_info_rounds_and_says_what_is_assumed(tmp_path, capsys):
+    import corpus
+
+    assert main(["info", str(ROOT / "models" / "pedal_overdrive_lstm16.onnx"),
+                 "--no-measure"]) == 0
+    out = capsys.readouterr().out
+    loud = re.search(r"^loudness: +(\S+)$", out, re.M).group(1)
+    assert len(loud.lstrip("-").replace(".", "")) <= 4, loud  # 4 significant digits, not 17
+    assert abs(float(loud) - (-5.562)) < 0.01, loud
+    p = tmp_path / "g.json"
+    p.write_bytes(corpus.files()["guitarml.json"])  # states neither rate nor loudness
+    assert main(["info", str(p), "--no-measure"]) == 0
+    out = capsys.readouterr().out
+    assert "sample_rate:      44100 (not stated, assumed)" in out
+    assert "loudness:         not stated (measured " in out

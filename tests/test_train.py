@@ -287,3 +287,33 @@ def test_unit_l1_penalises_whole_hidden_units(torch_mod):
     want += [np.linalg.norm(np.concatenate([sd["rec.weight_hh_l1"][:, j],
                                             sd["lin.weight"][:, j]])) for j in range(3)]
     assert np.allclose(net.unit_norms().detach().numpy(), want, rtol=1e-5)
+
+
+def test_exported_nam_has_numbers_where_nam_reads_numbers(trained):
+    """The .nam written by --nam: loudness, gain and levels are numbers and the date NAM's dict
+    (its loaders read them so); read back with NAM's own Python package when installed."""
+    d, out, _, _ = trained
+    doc = json.loads((d / "m.nam").read_text())
+    meta = doc["metadata"]
+    assert isinstance(meta["loudness"], float) and meta["loudness"] < 0
+    assert set(meta["date"]) == {"year", "month", "day", "hour", "minute", "second"}
+    assert all(isinstance(v, int) for v in meta["date"].values())
+    assert isinstance(meta["training"]["validation_esr"], float)
+    assert isinstance(doc["sample_rate"], int) and doc["version"] == "0.5.4"
+    nam = pytest.importorskip("nam.models", reason="neural-amp-modeler not installed (its own "
+                              "loader is the cross-check)")
+    model = nam.init_from_nam(doc)
+    assert model is not None
+
+
+def test_allow_clipping_trains_on_a_clipped_pair_and_says_what_it_means(sim_pair, tmp_path,
+                                                                          capsys):
+    x, y = sim_pair
+    a, b = _write(tmp_path, x, np.clip(y * 4, -1, 1), name="clip")
+    pair = check_pair(a, b, allow_clipping=True)
+    assert any("target clips" in w and "learns the interface's clipping" in w
+               for w in pair.warnings)
+    assert main(["train", str(a), str(b), "-o", str(tmp_path / "m.onnx"), "--arch", "lstm-4",
+                 "--max-steps", "5", "--no-plot", "--allow-clipping"]) == 0
+    assert "training anyway" in capsys.readouterr().err
+    assert (tmp_path / "m.onnx").exists()

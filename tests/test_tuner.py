@@ -173,3 +173,40 @@ def test_cli_json_lines(tmp_path, capsys):
     held = [d for d in lines if d["t"] > 0.4]
     assert held and all(d["note"] == "D3" for d in held)
     assert main(["tuner", str(tmp_path / "d.wav"), "--a4", "500"]) == 2
+
+
+@pytest.mark.parametrize("chord", [("E2", "B2", "E3", "G#3", "B3", "E4"),  # open E
+                                   ("A2", "E3", "A3", "C#4", "E4"),        # open A
+                                   ("E2", "B2", "E3")])                     # power chord
+def test_a_chord_gives_no_confident_reading(chord):
+    """A chord's waveform repeats at its root's lower octave (E1 for an E chord, 54 dB under
+    its strongest partial): that is not a note, and the tuner says nothing."""
+    rng = np.random.default_rng(1)
+    x = sum(synth_string(note_hz(n), SR, rng, seconds=2.0)[0] for n in chord)
+    x = (0.5 * x / np.abs(x).max()).astype(np.float32)
+    readings = [r for r in PitchTracker(SR).track(x) if r.freq_hz is not None]
+    assert not readings, readings[:3]
+
+
+def test_the_nearest_string_is_within_half_an_octave_and_says_the_octave():
+    # the reading of the issue: E1 on a six-string was "string E2 -1203.7 c"
+    name, cents, octaves = nearest_string(41.1, "standard")
+    assert (name, octaves) == ("E2", -1) and abs(cents) < 10
+    for f in np.geomspace(30, 1500, 200):
+        assert abs(nearest_string(f, "7-string")[1]) <= 600 + 1e-9
+
+
+@pytest.mark.parametrize("tuning, low", [("drop-c", "C2"), ("open-g", "D2"), ("open-d", "D2"),
+                                         ("d-standard", "D2"), ("7-string", "B1"),
+                                         ("C2,G2,C3,G3,C4,E4", "C2")])
+def test_more_tunings_and_custom_note_lists(tuning, low, capsys, tmp_path):
+    import soundfile as sf
+
+    f = note_hz(low) * 2 ** (4 / 1200)  # 4 cents sharp
+    sf.write(tmp_path / "t.wav", _tone([(f, 1.0), (2 * f, 0.5)], sr=SR), SR)
+    assert main(["tuner", str(tmp_path / "t.wav"), "--tuning", tuning, "--json"]) == 0
+    held = [r for r in map(json.loads, capsys.readouterr().out.splitlines())
+            if r["freq_hz"] is not None][-20:]
+    assert len(held) == 20 and all(r["string"] == low and abs(r["string_cents"] - 4) < 0.5 for r in held), held[-1]
+    assert main(["tuner", str(tmp_path / "t.wav"), "--tuning", "E2,H9"]) == 2
+    assert "note names separated by commas" in capsys.readouterr().err

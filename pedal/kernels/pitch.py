@@ -25,6 +25,14 @@ S_SLOTS = 9
 # rms
 R_T, R_FREQ, R_CONF, R_RAW, R_COUNT, R_RMS = range(6)
 R_SLOTS = 6
+# a fundamental more than 30 dB under the 2nd or 3rd harmonic is missing: then a pitch is read
+# only from a harmonic series with odd partials (3f and 5f within 20 dB of the strongest, and
+# within 5 cents of their places); the octave below the period YIN found is taken only when
+# its own fundamental is within 20 dB of the next octave's
+MISSING_FUNDAMENTAL = 0.0316
+ODD_PARTIAL_MIN = 0.1
+HARMONIC_CENTS = 5.0
+OCTAVE_BELOW_MIN = 0.1
 # pitch_analyse's output (ana)
 AN_FREQ, AN_CONF, AN_APER, AN_COARSE, AN_INCONS = range(5)
 AN_SLOTS = 5
@@ -143,9 +151,13 @@ def pitch_analyse(lin, n, sr, dec, tau_min, tau_max, threshold, fine_periods, fi
     half = fc * 0.5
     bh = int(round(sr / half))
     if 2 * bh - 1 <= n:  # is it the octave below (a weak fundamental YIN skipped)?
-        odd = _amp_at(lin_n, t3, half, sr, bh) + _amp_at(lin_n, t3, 3.0 * half, sr, bh)
-        even = _amp_at(lin_n, t3, fc, sr, bh) + _amp_at(lin_n, t3, 2.0 * fc, sr, bh)
-        if odd > 0.25 * even:
+        a_half = _amp_at(lin_n, t3, half, sr, bh)
+        a_fc = _amp_at(lin_n, t3, fc, sr, bh)
+        odd = a_half + _amp_at(lin_n, t3, 3.0 * half, sr, bh)
+        even = a_fc + _amp_at(lin_n, t3, 2.0 * fc, sr, bh)
+        # only when that fundamental is there itself: a chord's odd partials (the fifth of a
+        # power chord is 3/2 of its root) are not a note an octave down
+        if odd > 0.25 * even and a_half >= OCTAVE_BELOW_MIN * a_fc:
             fc = half
     box = max(2, int(round(sr / fc)))
     if 2 * box - 1 > n:
@@ -159,7 +171,8 @@ def pitch_analyse(lin, n, sr, dec, tau_min, tau_max, threshold, fine_periods, fi
         a1 = _amp_at(lin_n, t3, fc, sr, box)
         a2 = _amp_at(lin_n, t3, 2.0 * fc, sr, box)
         a3 = _amp_at(lin_n, t3, 3.0 * fc, sr, box)
-    # --- the fundamental (or, when it is missing, the 2nd/3rd harmonic) by phase -------------
+    missing = a1 < MISSING_FUNDAMENTAL * max(a2, a3)
+    # --- the fundamental (or, when it is weak, the 2nd/3rd harmonic) by phase ---------------
     h = 1
     if a1 < 0.15 * max(a2, a3):
         h = 2 if a2 >= a3 else 3
@@ -176,6 +189,18 @@ def pitch_analyse(lin, n, sr, dec, tau_min, tau_max, threshold, fine_periods, fi
     fb = _phase_freq(lin_n, t2, t3, h * f, sr, box) / h
     if fa <= 0.0 or fb <= 0.0 or f <= 0.0:
         return
+    if missing:
+        # no fundamental: a pitch only when the partials are a harmonic series with odd
+        # members, 3f and 5f there and on their places (a chord's common period is not: its
+        # equal-tempered third is 14 cents off 5f, a power chord has no 5f)
+        a5 = _amp_at(lin_n, t3, 5.0 * fc, sr, box)
+        top = max(a2, a3)
+        if a3 < ODD_PARTIAL_MIN * top or a5 < ODD_PARTIAL_MIN * top:
+            return
+        for k in (3.0, 5.0):
+            fk = _phase_freq(lin_n, t1, t3, k * f, sr, box) / k
+            if fk <= 0.0 or abs(1200.0 * math.log2(fk / f)) > HARMONIC_CENTS:
+                return
     incons = abs(1200.0 * math.log2(fa / fb))
     out[AN_FREQ] = f
     out[AN_INCONS] = incons

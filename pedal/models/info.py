@@ -61,14 +61,26 @@ def check_realtime(model, block: int, max_load: float = MAX_LOAD, knobs=None,
     return load
 
 
+def readable(v):
+    """A figure as a person reads it: 4 significant digits (text that is a number too)."""
+    if isinstance(v, (bool, int)):
+        return v
+    try:
+        return float(f"{float(v):.4g}")
+    except (TypeError, ValueError):
+        return v
+
+
 def describe(model, block: int = 64, measure: bool = True) -> dict:
     spec = model.spec
+    stated = getattr(model, "rate_stated", True)
     info = {
         "file": model.path,
         "family": getattr(model, "family", "onnx"),
         "architecture": spec.arch if spec is not None else "onnx graph",
         "engine": model.engine_kind,
         "sample_rate": model.sample_rate,
+        "sample_rate_stated": stated,
         "weights": spec.n_weights if spec is not None else None,
         "macs_per_sample": spec.macs_per_sample if spec is not None else None,
         "knobs": model.knob_count,
@@ -79,6 +91,10 @@ def describe(model, block: int = 64, measure: bool = True) -> dict:
                 "modeled_by", "gear_make", "gear_model", "esr", "esr_float"):
         if key in meta:
             info[key] = meta[key]
+    if "loudness" not in info:
+        from .loudness import loudness
+
+        info["loudness_measured"] = round(loudness(model, [0.5] * model.knob_count)[0], 2)
     if measure:
         info["block"] = block
         xrt = measure_xrt(model, block)

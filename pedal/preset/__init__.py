@@ -162,16 +162,24 @@ def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db
         here = Path(name).expanduser().resolve()
         return str(here) if here.exists() else name
 
+    flags = {}  # key path -> the command-line flag that set it: its errors name the flag
     if model is not None:
         doc.setdefault("amp", {})["model"] = from_cwd(model)
+        flags["amp.model"] = "--model"
+        if knobs is None:
+            flags["amp.knobs"] = "--knobs"  # the preset's knobs were for its own model
     if ir is not None:
         doc["cab"] = {**(doc.get("cab") or {}), "ir": from_cwd(ir)}
+        flags["cab.ir"] = "--ir"
     if eq is not None:
         doc["eq"] = {**(doc.get("eq") or {}), "bands": [parse_eq_arg(e) for e in eq]}
+        flags["eq.bands"] = "--eq"
     if knobs is not None:
         doc.setdefault("amp", {})["knobs"] = list(knobs)
+        flags["amp.knobs"] = "--knobs"
     if level_db is not None:
         doc.setdefault("output", {})["level_db"] = level_db
+        flags["output.level_db"] = "--level-db"
     if raw:
         doc["gate"] = {**(doc.get("gate") or {}), "enabled": False}
         doc["cab"] = None
@@ -189,7 +197,9 @@ def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db
             preset.model = load_model(amp["model"])
             preset.notices += preset.model.notices
             n_knobs = len(amp.get("knobs") or [])
-            if n_knobs != preset.model.knob_count:
+            if amp.get("knobs") is None and "knobs" in (doc.get("amp") or {}):
+                pass  # the knob values themselves are wrong: that is reported already
+            elif n_knobs != preset.model.knob_count:
                 problems.append(f"{p}: amp.knobs: the model takes {preset.model.knob_count} "
                                 f"knob value(s), got {n_knobs}")
             elif amp.get("normalize_loudness"):
@@ -207,5 +217,22 @@ def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db
         except IRError as exc:
             problems.append(f"{p}: cab.ir: {exc}")
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError([_blame(line, str(p), flags) for line in problems])
     return preset
+
+
+def _blame(line: str, file: str, flags: dict) -> str:
+    """A problem with a value a flag gave names the flag, not the preset file."""
+    for key, flag in flags.items():
+        for head in (f"{file}: {key}: ", f"{file}: {key}["):
+            if line.startswith(head):
+                rest = line[len(f"{file}: {key}"):].lstrip(": ")
+                if rest.startswith("["):  # bands[0].freq_hz -> --eq (1st): freq_hz
+                    index, _, rest = rest[1:].partition("]")
+                    noun = "band" if flag == "--eq" else "value"
+                    flag = f"{flag} ({noun} {int(index) + 1})"
+                    rest = rest.lstrip(".: ")
+                if flag == "--knobs" and "knob value" in rest:
+                    rest += " (give them with --knobs, e.g. --knobs 0.5)"
+                return f"{flag}: {rest}"
+    return line

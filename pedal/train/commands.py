@@ -123,10 +123,14 @@ def _write_outputs(spec, out, nam, quantize, meta):
         raise PedalError("writing ONNX needs the onnx package: pip install -e '.[train]'") \
             from None
     if nam:
-        nam_meta = {k: v for k, v in meta.items() if k in ("name", "loudness")}
-        nam_meta["training"] = {"validation_esr": float(meta["esr"]),
-                                "pedal": json.loads(meta["training"])}
-        nam_meta["modeled_by"] = "pedal train"
+        # NAM's loaders read these as numbers and its date as a dict (ONNX props are text)
+        when = datetime.datetime.fromisoformat(meta["date"])
+        nam_meta = {"name": meta["name"], "loudness": float(meta["loudness"]),
+                    "modeled_by": "pedal train",
+                    "date": {k: getattr(when, k) for k in ("year", "month", "day", "hour",
+                                                           "minute", "second")},
+                    "training": {"validation_esr": float(meta["esr"]),
+                                 "pedal": json.loads(meta["training"])}}
         write_nam(spec, nam, nam_meta)
 
 
@@ -139,7 +143,7 @@ def train_command(args) -> int:
 
     arch = parse_arch(args.arch)
     pair = check_pair(args.input, args.target, resample_target=args.resample,
-                      latency=args.latency)
+                      latency=args.latency, allow_clipping=args.allow_clipping)
     for line in pair.notices:
         print(f"note: {line}", file=sys.stderr)
     for line in pair.warnings:
@@ -232,6 +236,9 @@ def add_train_parser(sub) -> None:
                    help="validations without improvement before stopping early")
     t.add_argument("--latency", type=int, help="samples the target lags the input by (default: "
                    "found by cross-correlation)")
+    t.add_argument("--allow-clipping", action="store_true",
+                   help="train on a pair whose target or input clips (warned: the capture "
+                   "then learns the clipping too)")
     t.add_argument("--resample", action="store_true",
                    help="resample the target when its rate differs from the input's")
     t.add_argument("--checkpoint", help="checkpoint file (default OUTPUT.ckpt.npz)")

@@ -127,9 +127,10 @@ def _read_mono(path, what):
 
 
 def check_pair(input_path, target_path, *, resample_target: bool = False,
-               latency: int | None = None) -> Pair:
+               latency: int | None = None, allow_clipping: bool = False) -> Pair:
     """Read, check and align a reamp pair. ``latency``: samples the target lags the input by,
-    when known (otherwise it is found by cross-correlation)."""
+    when known (otherwise it is found by cross-correlation). ``allow_clipping``: a clipped
+    pair (a downloaded one cannot be reamped again) is a warning, not a refusal."""
     x, sr_x, note_x = _read_mono(input_path, "input")
     y, sr_y, note_y = _read_mono(target_path, "target")
     notices = [n for n in (note_x, note_y) if n]
@@ -165,9 +166,16 @@ def check_pair(input_path, target_path, *, resample_target: bool = False,
         if runs > max(10, len(v) // 48000):  # more than one flat top a second on average
             fix = ("reamp it again with the output level lower" if what == "target" else
                    "record the DI again with the interface gain lower")
-            raise PairError(f"{path}: {what} clips: {runs} flat tops at full scale, the "
-                            f"first at {first:.2f} s; a model cannot learn what was cut off: "
-                            f"{fix}")
+            if not allow_clipping:
+                raise PairError(f"{path}: {what} clips: {runs} flat tops at full scale, the "
+                                f"first at {first:.2f} s; a model cannot learn what was cut "
+                                f"off: {fix} (or --allow-clipping to train on it anyway)")
+            meaning = ("the model learns the interface's clipping as part of the gear's "
+                       "sound: it will flatten peaks the gear did not" if what == "target" else
+                       "the model never hears the peaks that were cut off, and plays them "
+                       "as it guesses")
+            warnings.append(f"{path}: {what} clips ({runs} flat tops at full scale, the first "
+                            f"at {first:.2f} s); training anyway: {meaning}")
     if latency is None:
         lag, corr = find_latency(x, y, sr)
         if corr < MIN_CORRELATION:

@@ -24,7 +24,9 @@ def needle(reading: Reading, a4: float = 440.0, tuning: str | None = None) -> st
         bar = " " * (NEEDLE_WIDTH // 2) + "." + " " * (NEEDLE_WIDTH // 2)
         return f"  --   [{bar}]            (no pitch)"
     if tuning:
-        name, cents = nearest_string(reading.freq_hz, tuning, a4)
+        name, cents, octaves = nearest_string(reading.freq_hz, tuning, a4)
+        if octaves:
+            name = f"{name}{octaves:+d}oct"
     else:
         note = nearest_note(reading.freq_hz, a4)
         name, cents = str(note), note.cents

@@ -43,7 +43,9 @@ class Reading:
             note = nearest_note(self.freq_hz, a4)
             d["note"], d["cents"] = str(note), round(note.cents, 2)
             if tuning:
-                d["string"], cents = nearest_string(self.freq_hz, tuning, a4)
+                d["string"], cents, octaves = nearest_string(self.freq_hz, tuning, a4)
+                if octaves:
+                    d["string_octaves"] = octaves
                 d["string_cents"] = round(cents, 2)
         return d
 

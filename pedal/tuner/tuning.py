@@ -11,11 +11,36 @@ _FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
 TUNINGS = {
     "standard": ("E2", "A2", "D3", "G3", "B3", "E4"),
     "drop-d": ("D2", "A2", "D3", "G3", "B3", "E4"),
-    "dadgad": ("D2", "A2", "D3", "G3", "A3", "D4"),
+    "drop-c": ("C2", "G2", "C3", "F3", "A3", "D4"),
+    "d-standard": ("D2", "G2", "C3", "F3", "A3", "D4"),
     "half-step-down": ("D#2", "G#2", "C#3", "F#3", "A#3", "D#4"),
+    "open-g": ("D2", "G2", "D3", "G3", "B3", "D4"),
+    "open-d": ("D2", "A2", "D3", "F#3", "A3", "D4"),
+    "dadgad": ("D2", "A2", "D3", "G3", "A3", "D4"),
+    "7-string": ("B1", "E2", "A2", "D3", "G3", "B3", "E4"),
     "bass-4": ("E1", "A1", "D2", "G2"),
     "bass-5": ("B0", "E1", "A1", "D2", "G2"),
 }
+
+
+def parse_tuning(text: str) -> tuple[str, ...]:
+    """A tuning by name, or a custom list of note names (``D2,A2,D3,G3,B3,E4``)."""
+    if text in TUNINGS:
+        return TUNINGS[text]
+    notes = tuple(n.strip() for n in text.split(",") if n.strip())
+    bad = [n for n in notes if not _is_note(n)]
+    if len(notes) < 1 or bad:
+        raise ValueError(f"must be one of {', '.join(TUNINGS)}, or note names separated by "
+                         f"commas (like D2,A2,D3,G3,B3,E4), got {text!r}")
+    return notes
+
+
+def _is_note(name: str) -> bool:
+    try:
+        midi = note_number(name)
+    except (ValueError, IndexError):
+        return False
+    return 12 <= midi <= 108
 A4_RANGE = (430.0, 450.0)
 
 
@@ -56,8 +81,16 @@ def nearest_note(freq_hz: float, a4: float = 440.0) -> Note:
 
 
 def nearest_string(freq_hz: float, tuning: str = "standard", a4: float = 440.0):
-    """(string name, cents off) of the tuning's string nearest to the pitch."""
-    if tuning not in TUNINGS:
-        raise ValueError(f"unknown tuning {tuning!r}; known: {', '.join(TUNINGS)}")
-    best = min(TUNINGS[tuning], key=lambda s: abs(math.log2(freq_hz / note_hz(s, a4))))
-    return best, 1200.0 * math.log2(freq_hz / note_hz(best, a4))
+    """(string name, cents off, octaves off) of the tuning's string nearest to the pitch: the
+    string of the nearest pitch class, so the cents are within +-600 and a harmonic or an
+    octave-off reading names the right string (``octaves`` says how far off it is)."""
+    strings = parse_tuning(tuning)
+
+    def off(s):
+        c = 1200.0 * math.log2(freq_hz / note_hz(s, a4))
+        octaves = round(c / 1200.0)
+        return c - 1200.0 * octaves, octaves
+
+    best = min(strings, key=lambda s: (round(abs(off(s)[0]), 6), abs(off(s)[1])))
+    cents, octaves = off(best)
+    return best, cents, octaves

@@ -217,6 +217,7 @@ def _wavenet(cfg: Node, doc: Node, name: str):
 
 # ---------------------------------------------------------------------------------------------
 VERSION_WRITTEN = "0.5.4"
+NUMERIC_METADATA = ("loudness", "gain", "input_level_dbu", "output_level_dbu")
 
 
 def to_nam(spec, metadata: dict | None = None) -> dict:
@@ -259,9 +260,15 @@ def to_nam(spec, metadata: dict | None = None) -> dict:
     else:
         raise ModelError(f"{type(spec).__name__}: no .nam form")
     flat = np.concatenate([np.asarray(v, np.float64).ravel() for v in w])
+    meta = dict(metadata or {})
+    for key in NUMERIC_METADATA:  # numbers as numbers, whatever carried them here (ONNX: text)
+        if key in meta:
+            try:
+                meta[key] = float(meta[key])
+            except (TypeError, ValueError):
+                meta.pop(key)
     return {"version": VERSION_WRITTEN, "architecture": arch, "config": cfg,
-            "weights": flat.tolist(), "sample_rate": spec.sample_rate,
-            "metadata": dict(metadata or {})}
+            "weights": flat.tolist(), "sample_rate": spec.sample_rate, "metadata": meta}
 
 
 def write_nam(spec, path, metadata: dict | None = None) -> None:
