@@ -223,8 +223,10 @@ def _print_status(st: dict) -> None:
     load = st["load"]
     print(f"{st['state']}: {st['preset']} / {st['model']}")
     print(f"  audio      {st['backend']}")
-    print(f"  block      {st['block']} at {st['sample_rate']} Hz ({st['latency_ms']} ms), "
-          f"realtime {st['realtime']}")
+    rate_from = " (the model's rate)" if st.get("rate_from") == "model" and \
+        not st.get("resampled") else ""
+    print(f"  block      {st['block']} at {st['sample_rate']} Hz{rate_from} "
+          f"({st['latency_ms']} ms), realtime {st['realtime']}")
     if st.get("resampled"):
         print(f"  model      made at {st['model_rate']} Hz: resampled to and from "
               f"{st['sample_rate']} Hz")

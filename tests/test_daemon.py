@@ -127,7 +127,8 @@ def test_state_is_saved_and_restored(tmp_path):
     finally:
         r.stop()
     saved = json.loads((tmp_path / "state/state.json").read_text())
-    assert saved == {"version": 1, "preset": "default", "model": "a.onnx", "bypass": True}
+    assert saved == {"version": 1, "preset": "default", "model": "a.onnx", "bypass": True,
+                     "rate": 48000}
     assert [p.name for p in (tmp_path / "state").iterdir()] == ["state.json"]  # no temp left
     r = Running(cfg)
     try:
@@ -332,3 +333,72 @@ def _try_status(sock):
         return request(sock, "status")["status"]
     except ControlError:
         return None
+
+
+def _preset_with(tmp_path, name: str, model: Path) -> None:
+    doc = yaml.safe_load((tmp_path / "presets" / "default.yaml").read_text())
+    doc["amp"]["model"] = str(model)
+    doc["amp"]["knobs"] = []
+    doc.pop("name", None)
+    (tmp_path / "presets" / f"{name}.yaml").write_text(yaml.safe_dump(doc))
+
+
+def test_sample_rate_model_runs_the_device_at_the_models_rate(tmp_path, caplog):
+    """audio.sample_rate: model with a 44.1 kHz capture: the device runs at 44100 Hz, nothing
+    is resampled, and the next start opens at the saved rate without loading twice."""
+    import corpus
+
+    g = tmp_path / "g.json"
+    g.write_bytes(corpus.files()["guitarml.json"])
+    cfg = write_config(tmp_path, audio={"sample_rate": "model"}, sound={"preset": "g"})
+    _preset_with(tmp_path, "g", g)
+    caplog.set_level("INFO", logger="pedal")
+    for start in ("first", "second"):
+        caplog.clear()
+        r = Running(cfg)
+        try:
+            st = r.status()
+            assert (st["sample_rate"], st["model_rate"], st["resampled"]) == \
+                (44100, 44100, False), start
+            assert st["latency_ms"] == pytest.approx(1000 * 64 / 44100, abs=0.01)
+            assert "44100 Hz" in st["backend"]
+            r.ask("bypass", "on")  # a change: the state (and its rate) is saved
+            state = tmp_path / "state/state.json"
+            wait_for(lambda: state.exists() and json.loads(state.read_text()).get("bypass"),
+                     what="state saved")
+            r.ask("bypass", "off")
+        finally:
+            r.stop()
+        assert json.loads((tmp_path / "state/state.json").read_text())["rate"] == 44100
+        switched = [m for m in caplog.messages if "the device runs at 44100 Hz" in m]
+        assert len(switched) == (1 if start == "first" else 0), caplog.messages
+
+
+def test_sample_rate_model_stays_and_resamples_when_the_device_cannot(tmp_path, caplog):
+    """The Pedal Pi's ADC at the slowest SPI clock cannot read 44100 samples a second: the
+    pedal says so, keeps its rate and resamples the model."""
+    import corpus
+
+    g = tmp_path / "g.json"
+    g.write_bytes(corpus.files()["guitarml.json"])
+    cfg = write_config(tmp_path, sound={"preset": "g"}, audio={
+        "backend": "pedalpi", "sample_rate": "model",
+        "pedalpi": {"hardware": "fake", "spi_hz": 1000000}})  # 24 us a sample: 41.6 kHz at most
+    _preset_with(tmp_path, "g", g)
+    caplog.set_level("INFO", logger="pedal")
+    r = Running(cfg)
+    try:
+        st = r.status()
+        assert (st["sample_rate"], st["model_rate"], st["resampled"]) == (48000, 44100, True)
+        assert st["state"] == "playing"
+    finally:
+        r.stop()
+    assert any("cannot read 44100 samples a second" in m and "resampled" in m
+               for m in caplog.messages), caplog.messages
+
+
+def test_sample_rate_accepts_a_number_or_model_and_names_both(tmp_path):
+    cfg = write_config(tmp_path, audio={"sample_rate": "modle"})
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    assert "audio.sample_rate: must be 8000..192000 Hz or model, got 'modle'" in str(e.value)

@@ -11,6 +11,7 @@ import pytest
 
 import testbed
 from daemon_helpers import drop_model, wait_for, write_config
+from pedal import paths
 from pedal.service.socket import ControlError, request
 from pedal.service.player import Player
 from pedal.preset import load_preset
@@ -26,9 +27,9 @@ def bed(tmp_path):
     yield from testbed.start(tmp_path, x, SR)
 
 
-def _daemon(tmp_path, bed, **audio):
+def _daemon(tmp_path, bed, sound=None, **audio):
     cfg = write_config(tmp_path, audio={"backend": "pyaudio", "device": "pedal", "block": N,
-                                        "restart_after_s": 1.0, **audio})
+                                        "restart_after_s": 1.0, **audio}, sound=sound or {})
     log = open(tmp_path / "daemon.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "pedal", "run", "--config", str(cfg)],
                             env=bed.env, stdout=log, stderr=subprocess.STDOUT)
@@ -138,3 +139,49 @@ def test_a_44k_model_dropped_into_a_48k_pedal_plays(tmp_path, bed):
     seg = y[(b0 + 100) * N:b1 * N]
     assert np.all(np.isfinite(seg)) and np.sqrt(np.mean(seg ** 2)) > 0.01
     assert st["state"] == "playing" and st["xruns"] == 0 and st["nonfinite_samples"] == 0
+
+
+@pytest.mark.parametrize("server_rate", [44100, 48000])
+def test_sample_rate_model_through_portaudio(tmp_path, server_rate):
+    """audio.sample_rate: model with a 44.1 kHz capture as the preset's model. A device that
+    runs at 44100 Hz is opened there: nothing resampled, and the output is the chain's at
+    44100 Hz sample for sample. One that runs only at 48000 Hz (JACK's rate) is asked first,
+    kept, and the model resampled."""
+    import corpus
+    import yaml
+
+    x = guitar_riff(44100)[: 44100 * 6].astype(np.float32)
+    bed_gen = testbed.start(tmp_path, x, server_rate)
+    bed = next(bed_gen)
+    try:
+        g = tmp_path / "g.json"
+        g.write_bytes(corpus.files()["guitarml.json"])
+        doc = yaml.safe_load(paths.DEFAULT_PRESET.read_text())
+        doc["amp"].update(model=str(g), knobs=[])
+        (tmp_path / "presets").mkdir()
+        (tmp_path / "presets" / "g.yaml").write_text(yaml.safe_dump(doc))
+        proc, sock = _daemon(tmp_path, bed, sound={"preset": "g"}, sample_rate="model")
+        try:
+            st = wait_for(lambda: (s := _status(sock))["blocks"] > 2000 and s, what="blocks")
+        finally:
+            _stop(proc, sock, tmp_path)
+        log = (tmp_path / "daemon.log").read_text()
+        assert st["model_rate"] == 44100 and st["state"] == "playing", log
+        if server_rate == 48000:
+            assert (st["sample_rate"], st["resampled"]) == (48000, True), log
+            assert "does not run at 44100 Hz" in log and "resampled" in log
+            return
+        assert (st["sample_rate"], st["resampled"]) == (44100, False), log
+        assert st["latency_ms"] == pytest.approx(1000 * N / 44100, abs=0.01)
+        ref = Player(44100, N)
+        ref.offer(ref.prepare_chain(load_preset(tmp_path / "presets" / "g.yaml")
+                                    .build_chain()))
+        want = np.zeros_like(x)
+        for i in range(0, len(x), N):
+            ref.process(x[i:i + N], want[i:i + N])
+        got = bed.output()[testbed.PRIMING_FRAMES:]
+        k = min(len(got), st["blocks"] * N, len(x))
+        assert k > 44100 and np.abs(want[:k]).max() > 0.05
+        assert np.array_equal(got[:k], want[:k]), np.abs(got[:k] - want[:k]).max()
+    finally:
+        next(bed_gen, None)

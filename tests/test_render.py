@@ -90,6 +90,22 @@ def test_plot_writes_a_png(tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_plot_title_names_the_model_that_played(tmp_path, capsys, monkeypatch):
+    """--model replaces the preset's model: the title says which one was heard."""
+    from pedal.tools import plot
+
+    titles = []
+    monkeypatch.setattr(plot, "spectrograms", lambda png, sig, sr, title="": titles.append(title))
+    import corpus
+
+    other = tmp_path / "not_the_default.json"
+    other.write_bytes(corpus.files()["guitarml.json"])
+    assert _run(["render", str(DEMO_DI), str(tmp_path / "o.wav"), "--plot", "--model",
+                 str(other)], capsys)[0] == 0
+    assert len(titles) == 1 and other.name in titles[0], titles
+    assert "pedal_overdrive" not in titles[0], titles
+
+
 def test_stereo_and_other_rates_are_converted_with_a_notice(tmp_path, capsys):
     sr = 44100
     x = np.random.default_rng(0).standard_normal((sr, 2)).astype(np.float32) * 0.1

@@ -40,6 +40,12 @@ class Backend:
         self.finished = threading.Event()    # the input has ended (file backend)
         self.realtime = "not started"        # what promote_thread said
 
+    @classmethod
+    def rate_problem(cls, cfg, rate: int) -> str | None:
+        """Why this backend's device cannot run at ``rate`` (None: it can, or it cannot tell
+        before opening). Asked before ``audio.sample_rate: model`` picks a model's rate."""
+        return None
+
     def start(self) -> None:
         """Open the device and start the stream. Raises AudioDeviceError."""
         raise NotImplementedError

@@ -27,6 +27,14 @@ class PedalPiBackend(ThreadBackend):
         self._dc = np.zeros(DC_SLOTS)
         self._dc[DC_COEF] = r
 
+    @classmethod
+    def rate_problem(cls, cfg, rate):
+        bits_us = 24e6 / cfg.pedalpi.spi_hz  # one MCP3202 conversion is a 24-bit transfer
+        if bits_us >= 1e6 / rate:
+            return (f"the MCP3202 at audio.pedalpi.spi_hz {cfg.pedalpi.spi_hz} cannot read "
+                    f"{rate} samples a second")
+        return None
+
     def _open(self):
         p = self.cfg.pedalpi
         try:

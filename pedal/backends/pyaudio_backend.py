@@ -74,6 +74,27 @@ class PyAudioBackend(Backend):
         self.device_name = ""
         self.flags = 0  # every PortAudio status flag seen (paInputOverflow, ...), or-ed
 
+    @classmethod
+    def rate_problem(cls, cfg, rate):
+        try:
+            import pyaudio
+        except ImportError:
+            return None  # start() says what is missing
+        try:
+            pa = _portaudio(pyaudio, rescan=False)
+            index = find_device(pa, cfg.device.strip(), int(cfg.channels))
+            i = index if index is not None else pa.get_default_input_device_info()["index"]
+            o = index if index is not None else pa.get_default_output_device_info()["index"]
+            pa.is_format_supported(rate, input_device=i, input_channels=int(cfg.channels),
+                                   input_format=pyaudio.paFloat32, output_device=o,
+                                   output_channels=int(cfg.channels),
+                                   output_format=pyaudio.paFloat32)
+        except AudioDeviceError:
+            return None  # start() reports the device itself
+        except (OSError, ValueError, IOError) as exc:
+            return f"{cfg.device or 'the default device'} does not run at {rate} Hz ({exc})"
+        return None
+
     def start(self):
         try:
             import pyaudio

@@ -1,6 +1,6 @@
 """A small declarative validator for YAML files (presets now, the daemon's config later).
 
-A schema is a tree of ``Section``s whose leaves are ``Num``, ``Bool``, ``Choice``, ``Text``,
+A schema is a tree of ``Section``s whose leaves are ``Num``, ``NumOrWord``, ``Bool``, ``Choice``, ``Text``,
 ``FilePath`` and ``Items`` (a list of sections). ``validate`` walks a loaded document, fills
 defaults, and collects *every* problem as one line ``file: key.path: rule, got value`` instead
 of stopping at the first. Unknown keys are problems too.
@@ -47,6 +47,24 @@ class Num:
     def _range(self, bare=False):
         r = f"{self.lo:g}..{self.hi:g}" + (f" {self.unit}" if self.unit else "")
         return r if bare else f" ({r})"
+
+
+@dataclass
+class NumOrWord:
+    """A number by ``num``'s rule, or one of ``words`` (``audio.sample_rate: model``)."""
+    num: Num
+    words: tuple
+    default: float | str | None = None
+
+    def check(self, v, key, errs):
+        if isinstance(v, str) and v in self.words:
+            return v
+        mine: list = []
+        out = self.num.check(v, key, mine)
+        if mine:
+            errs.append((key, f"must be {self.num._range(True)} or "
+                              f"{' or '.join(self.words)}", v))
+        return out
 
 
 @dataclass

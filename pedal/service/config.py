@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import paths
 from ..errors import ConfigError
 from ..preset.safe_yaml import read_yaml
-from ..preset.schema import Bool, Choice, FilePath, Num, Section, Text, validate
+from ..preset.schema import Bool, Choice, FilePath, Num, NumOrWord, Section, Text, validate
 
 BACKENDS = ("pyaudio", "pedalpi", "file", "fake")
 PIN_FACTORIES = ("auto", "mock", "rpigpio", "lgpio", "native")
@@ -32,7 +32,8 @@ SCHEMA = Section({
         "device": Text(""),                  # pyaudio: name, part of a name, or index
         "channels": Num(1, 32, 1, integer=True),
         "input_channel": Num(1, 32, 1, integer=True),
-        "sample_rate": Num(8000, 192000, 48000, "Hz", integer=True),
+        # a rate, or "model": the device runs at the rate of the model the pedal starts with
+        "sample_rate": NumOrWord(Num(8000, 192000, unit="Hz", integer=True), ("model",), 48000),
         "block": Num(16, 2048, 64, "samples", integer=True),
         "realtime_priority": Num(0, 99, 70, integer=True),
         "restart_after_s": Num(0.5, 60, 2.0, "s"),
@@ -126,7 +127,7 @@ class AudioConfig:
     device: str
     channels: int
     input_channel: int
-    sample_rate: int
+    sample_rate: int | str  # Hz, or "model" (the daemon chooses; see ``Daemon.rate``)
     block: int
     realtime_priority: int
     restart_after_s: float

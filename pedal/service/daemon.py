@@ -20,6 +20,7 @@ import signal
 import socket
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from . import intents
@@ -39,6 +40,7 @@ TICK_S = 0.05
 ERROR_BLINK_S = 3.0
 GIL_SWITCH_S = 0.0005  # hand the GIL to the audio thread within half a millisecond
 LOAD_WINDOW_S = 10.0
+FALLBACK_RATE = 48000  # audio.sample_rate: model, before (or without) a model to follow
 
 
 class Every:
@@ -81,6 +83,7 @@ class Daemon:
         self.server = None
         self.controls = None
         self.loader = Loader(self._limits(config))
+        self.rate = self._configured_rate(config)  # the device's rate: see _follow_model
         self._parts(config, new_player=True)
         self.snapshot: dict = {}
 
@@ -89,16 +92,21 @@ class Daemon:
         lc = config.loader
         return LoaderLimits(memory_mb=lc.memory_mb, cpu_s=lc.timeout_s, wall_s=lc.timeout_s)
 
+    @staticmethod
+    def _configured_rate(config: Config) -> int:
+        r = config.audio.sample_rate
+        return r if isinstance(r, int) else FALLBACK_RATE
+
     def _parts(self, config: Config, new_player: bool) -> None:
         """The player and the audio device (new only when the audio settings change), the
-        models folder and the sound selector."""
-        a, s = config.audio, config.sound
+        models folder and the sound selector, all at ``self.rate``."""
+        a, s = replace(config.audio, sample_rate=self.rate), config.sound
         if new_player:
-            self.player = Player(a.sample_rate, a.block, s.crossfade_ms)
+            self.player = Player(self.rate, a.block, s.crossfade_ms)
             self.audio = AudioSupervisor(a, self.player, self.error)
         else:
             self.player.set_crossfade(s.crossfade_ms)
-        self.library = ModelLibrary(Path(s.models_dir), a.sample_rate, a.block, s.max_load,
+        self.library = ModelLibrary(Path(s.models_dir), self.rate, a.block, s.max_load,
                                     s.settle_s)
         self.sounds = Sounds(s, self.player, self.loader, self.library, self.post, self.error)
         self._scan = Every(s.scan_interval_s)
@@ -164,6 +172,8 @@ class Daemon:
         if audio_changed:
             log.info("audio settings changed: reopening the device")
             self.audio.stop()
+            r = new.audio.sample_rate
+            self.rate = r if isinstance(r, int) else self._model_rate(new, self.sounds.model_rate)
         if audio_changed or new.sound != old.sound:
             self._parts(new, new_player=audio_changed)
         if new.loader != old.loader:
@@ -224,7 +234,7 @@ class Daemon:
     def _save(self):
         state = {"preset": self.sounds.preset_name,
                  "model": self.sounds.model_path.name if self.sounds.model_path else None,
-                 "bypass": self.player.bypass}
+                 "bypass": self.player.bypass, "rate": self.rate}
         self.dirty = False  # a failure is retried at the next change, not every tick
         try:
             save_state(self.config.state_path, state)
@@ -243,7 +253,12 @@ class Daemon:
         state, why = load_state(self.config.state_path)
         if why:
             self.error(why)
-        if not self.sounds.start(state):
+        if self.config.audio.sample_rate == "model" and state.get("rate", self.rate) != self.rate:
+            self._rebuild_at(state["rate"])  # last time's model rate: usually right
+        ok = self.sounds.start(state)
+        if ok and self.config.audio.sample_rate == "model":
+            ok = self._follow_model(state)
+        if not ok:
             self.error("no sound could be loaded: the pedal plays the dry signal (see the "
                        "errors above; fix the preset, then `pedal ctl reload`)")
         self.player.set_bypass(bool(state.get("bypass", False)))
@@ -256,6 +271,42 @@ class Daemon:
         self.snapshot = self.status()
         self.notifier.ready(status_mod.line(self))
         log.info("ready in %.2f s: %s", self.ready_s, status_mod.line(self))
+
+    def _follow_model(self, state: dict) -> bool:
+        """``audio.sample_rate: model``: run the device at the starting model's rate (no
+        resampling, no added latency) if the device can; otherwise stay and resample. The rate
+        is chosen once: models chosen later at another rate are resampled, since reopening the
+        device would interrupt the sound (a restart, or a reload that changes ``audio``,
+        chooses again)."""
+        want = self._model_rate(self.config, self.sounds.model_rate)
+        if want == self.rate:
+            return True
+        log.info("audio.sample_rate: model: the device runs at %d Hz, %s's rate", want,
+                 self.sounds.model_name)
+        self._rebuild_at(want)
+        return self.sounds.start(state)
+
+    def _model_rate(self, config: Config, model_rate: int | None) -> int:
+        """The rate ``audio.sample_rate: model`` runs the device at for a model at
+        ``model_rate``: that rate if the device takes it, else the rate it runs at now."""
+        from ..backends import backend_class
+
+        if model_rate is None or model_rate == self.rate:
+            return self.rate
+        a = config.audio
+        why = backend_class(a.backend).rate_problem(replace(a, sample_rate=model_rate),
+                                                    model_rate)
+        if why:
+            log.warning("audio.sample_rate: model: %s; the device runs at %d Hz and the model "
+                        "is resampled", why, self.rate)
+            return self.rate
+        return model_rate
+
+    def _rebuild_at(self, rate: int) -> None:
+        """Start-up only (nothing plays yet): the player, device and folders at ``rate``."""
+        self.rate = rate
+        self._parts(self.config, new_player=True)
+        self.sounds.scan_presets()
 
     def loop(self) -> int:
         while not self.stop_requested:

@@ -1,4 +1,4 @@
-"""What the pedal was playing (preset, model, bypass), saved atomically so that a power cut
+"""What the pedal was playing (preset, model, bypass, the device's rate), saved atomically so that a power cut
 at any moment leaves either the old or the new state on disk, never half of one."""
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ def load_state(path: Path) -> tuple[dict, str | None]:
         out["model"] = doc["model"]
     if isinstance(doc.get("bypass"), bool):
         out["bypass"] = doc["bypass"]
+    rate = doc.get("rate")  # the device's rate (a first guess for audio.sample_rate: model)
+    if isinstance(rate, int) and not isinstance(rate, bool) and 8000 <= rate <= 192000:
+        out["rate"] = rate
     return out, None
 
 

@@ -20,6 +20,7 @@ def snapshot(d) -> dict:
         "bypass": p.bypass, "tuner": p.tuner,
         "backend": audio.describe(),
         "sample_rate": p.sample_rate, "block": p.max_block,
+        "rate_from": "model" if d.config.audio.sample_rate == "model" else "config",
         "model_rate": d.sounds.model_rate,
         "resampled": d.sounds.model_rate not in (None, p.sample_rate),
         "latency_ms": round(1000 * (p.max_block + d.sounds.chain_latency) / p.sample_rate, 2),

@@ -1,6 +1,6 @@
 """``pedal bench``: each stage of the chain and the whole chain, block by block, beside peers
-doing the same work in the same run (scipy's sosfilt and oaconvolve, onnxruntime, pedalboard
-when installed). The machine is noisy: read the ratios, not the absolute times.
+doing the same work in the same run (scipy's sosfilt and oaconvolve, onnxruntime, soxr,
+pedalboard when installed), and the resampler pair a model at another rate plays through. The machine is noisy: read the ratios, not the absolute times.
 """
 
 from __future__ import annotations
@@ -72,6 +72,86 @@ def _pedalboard_eq(bands, sr):
     return _Pedalboard(plugins, sr)
 
 
+class _PassThrough:
+    """An engine that leaves the audio alone: what the resamplers cost, without a model."""
+    knobs: tuple = ()
+
+    def set_knobs(self, knobs):
+        pass
+
+    def prepare(self, max_block):
+        pass
+
+    def reset(self):
+        pass
+
+    def process(self, x, in_gain=1.0, out_gain=1.0):
+        pass
+
+
+class _Fifo:
+    """A peer whose output count per call varies: its output queued and handed back one whole
+    block at a time, behind ``prefill`` samples of silence so that it never runs dry (soxr's
+    stream works in bursts of about 730 samples and answers most 64-sample calls with none)."""
+
+    def __init__(self, fn, block, prefill=0):
+        self.fn = fn
+        self.fifo = np.zeros(16 * block + 2 * prefill + 8192, np.float32)
+        self.filled = prefill
+
+    def __call__(self, buf):
+        y = self.fn(buf)
+        f, n = self.filled, len(buf)
+        self.fifo[f:f + len(y)] = y
+        f += len(y)
+        take = min(n, f)
+        buf[:take] = self.fifo[:take]
+        buf[take:] = 0.0
+        self.fifo[:f - take] = self.fifo[take:f]
+        self.filled = f - take
+
+
+def _soxr_pair(rate, model_rate, quality, block):
+    """soxr.ResampleStream there and back around nothing."""
+    import soxr
+
+    there = soxr.ResampleStream(rate, model_rate, 1, dtype="float32", quality=quality)
+    back = soxr.ResampleStream(model_rate, rate, 1, dtype="float32", quality=quality)
+    return _Fifo(lambda buf: back.resample_chunk(there.resample_chunk(buf)), block, 2048)
+
+
+def _pedalboard_pair(rate, model_rate, block):
+    """pedalboard's Resample: down to ``model_rate`` and back up inside one plugin."""
+    import pedalboard as pb
+
+    rs = pb.Pedalboard([pb.Resample(float(model_rate),
+                                    quality=pb.Resample.Quality.WindowedSinc32)])
+    return _Fifo(lambda buf: rs(buf[None, :], rate, reset=False)[0], block)
+
+
+def _resampler_rows(add, timed, rate: int, model_rate: int, block: int) -> None:
+    """The pair of resamplers a model at ``model_rate`` plays through in a chain at ``rate``,
+    beside soxr's streaming resampler and pedalboard's Resample doing the same round trip."""
+    from ..dsp.resample import ResampledEngine
+
+    stage = f"{rate // 1000}<>{model_rate / 1000:g}k"
+    ours = ResampledEngine(_PassThrough(), model_rate, rate)
+    ours.prepare(block)
+    add(stage, "pedal", block, timed(ours.process),
+        f"polyphase pair, {ours.latency} samples, >=80 dB stopband")
+    try:
+        for q, note in (("MQ", "16-bit quality; works in bursts: 43 ms buffered"),
+                        ("HQ", "20-bit quality, its default; likewise")):
+            add(stage, f"soxr {q}", block, timed(_soxr_pair(rate, model_rate, q, block)), note)
+    except ImportError:
+        pass
+    try:
+        add(stage, "pedalboard", block, timed(_pedalboard_pair(rate, model_rate, block)),
+            "Resample, WindowedSinc32")
+    except ImportError:
+        pass
+
+
 def measure_chain(preset, seconds: float, blocks) -> list[dict]:
     """Rows of {stage, engine, block, us_per_block, xrt} for the preset's chain and peers."""
     from ..dsp import AmpModel
@@ -135,17 +215,18 @@ def measure_chain(preset, seconds: float, blocks) -> list[dict]:
                 add("cab", "pedalboard", block, timed(_Pedalboard([conv], sr)), "JUCE Convolution")
         except ImportError:
             pass
+        _resampler_rows(add, timed, sr, 44100 if sr != 44100 else 48000, block)
     return rows
 
 
 def format_table(rows) -> str:
-    out = [f"{'stage':<7}{'engine':<18}{'block':>6}{'us/block':>11}{'x real time':>13}"
+    out = [f"{'stage':<11}{'engine':<18}{'block':>6}{'us/block':>11}{'x real time':>13}"
            f"{'vs pedal':>10}  note"]
     ours = {(r["stage"], r["block"]): r["xrt"] for r in rows if r["engine"] == "pedal"}
     for r in rows:
         ratio = r["xrt"] / ours[(r["stage"], r["block"])] if (r["stage"], r["block"]) in ours \
             else float("nan")
-        out.append(f"{r['stage']:<7}{r['engine']:<18}{r['block']:>6}{r['us_per_block']:>11.2f}"
+        out.append(f"{r['stage']:<11}{r['engine']:<18}{r['block']:>6}{r['us_per_block']:>11.2f}"
                    f"{r['xrt']:>13.1f}{ratio:>10.2f}  {r['note']}")
     return "\n".join(out)
 
