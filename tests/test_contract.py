@@ -246,6 +246,6 @@ def test_engine_buffers_start_on_cache_lines():
             assert getattr(eng, name).ctypes.data % 64 == 0, name
     eng = WaveNetEngine(random_wavenet("lite"))
     eng.prepare(50)
-    assert eng._rows % 16 == 0 and eng._head.shape[2] == 64
-    for name in ("_wp", "_bp", "_head", "_acc", "_cond"):
+    assert eng._rows % 16 == 0 and eng._hout.shape[1] == 64
+    for name in ("_wp", "_bp", "_hout", "_acc", "_tmp", "_fs", "_mixb", "_cond", "_yout"):
         assert getattr(eng, name).ctypes.data % 64 == 0, name

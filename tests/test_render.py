@@ -193,6 +193,9 @@ def test_every_shared_model_renders_through_the_default_preset_under_full_scale(
     from pedal.preset import load_preset
     from pedal.tools.render import render_file
 
+    # NAM Core's example A2 (generated weights, not a capture) states a loudness 4.8 dB under
+    # what it measures on the demo DI: normalised as NAM's plugin does, it lands in the limiter
+    hot = {"namcore_A2.nam": 0.2}
     files = sorted(list((shared / "data/nam").glob("*.nam")) +
                    list((shared / "data/json").glob("*/*.json")) +
                    list((shared / "data/onnx").glob("*.onnx")))
@@ -205,16 +208,16 @@ def test_every_shared_model_renders_through_the_default_preset_under_full_scale(
                 break
             except ConfigError as exc:
                 if "knob" not in str(exc):
-                    break  # a newer .nam (issue 17): refused with a reason elsewhere
-        if preset is None:
-            continue
+                    raise
+        assert preset is not None, f.name
         r = render_file("pedal/assets/demo_di.flac", tmp_path / "o.wav", preset)
         limited = r.meters["level"]["limited"] / (r.seconds * r.sample_rate)
         assert r.peak < 1.0, f"{f.name}: {20 * np.log10(r.peak):+.1f} dBFS"
-        assert limited < 0.05, f"{f.name}: the limiter bent {100 * limited:.1f} %"
+        limit = hot.pop(f.name, 0.05)
+        assert limited < limit, f"{f.name}: the limiter bent {100 * limited:.1f} %"
         assert np.sqrt(np.mean(sf.read(tmp_path / "o.wav")[0] ** 2)) > 0.01, f.name
         rendered += 1
-    assert rendered >= 27
+    assert rendered == len(files) >= 31 and not hot
 
 
 def test_a_closed_pipe_is_not_an_error(tmp_path):

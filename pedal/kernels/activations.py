@@ -11,8 +11,12 @@ from .jit import FAST
 
 # activation codes of ``activate`` (the WaveNet tables carry them)
 TANH, HARDTANH, RELU, LEAKY_RELU, SIGMOID, FAST_TANH, SOFTSIGN, LINEAR = range(8)
+PRELU, SILU, HARDSWISH, LEAKY_HARDTANH = range(8, 12)
 CODES = {"Tanh": TANH, "Hardtanh": HARDTANH, "ReLU": RELU, "LeakyReLU": LEAKY_RELU,
-         "Sigmoid": SIGMOID, "Fasttanh": FAST_TANH, "Softsign": SOFTSIGN, "Linear": LINEAR}
+         "Sigmoid": SIGMOID, "Fasttanh": FAST_TANH, "Softsign": SOFTSIGN, "Linear": LINEAR,
+         "PReLU": PRELU, "SiLU": SILU, "Hardswish": HARDSWISH, "LeakyHardtanh": LEAKY_HARDTANH}
+# how many parameters each takes (``activate_p``); PReLU: one, or one per channel
+PARAMETERS = {"LeakyReLU": 1, "PReLU": 1, "LeakyHardtanh": 4}
 
 
 @njit(inline="always", **FAST)
@@ -46,6 +50,29 @@ def tanh_array(x, out):
     """Vectorised ``tanh_f`` over an array (used by tests to check the approximation)."""
     for i in range(x.shape[0]):
         out[i] = tanh_f(x[i])
+
+
+@njit(inline="always", **FAST)
+def activate_p(v, kind, p, at, c):
+    """``activate`` with parameters p[at:]: LeakyReLU's slope p[at], PReLU's slope of channel c
+    p[at + c], LeakyHardtanh's (min, max, slope below, slope above) p[at:at + 4]."""
+    f = type(v)
+    if kind == LEAKY_RELU:
+        return v if v > f(0.0) else p[at] * v
+    if kind == PRELU:
+        return v if v > f(0.0) else p[at + c] * v
+    if kind == LEAKY_HARDTANH:
+        lo, hi = p[at], p[at + 1]
+        if v < lo:
+            return (v - lo) * p[at + 2] + lo
+        if v > hi:
+            return (v - hi) * p[at + 3] + hi
+        return v
+    if kind == SILU:
+        return v * sigmoid_f(v)
+    if kind == HARDSWISH:
+        return v * min(max(v + f(3.0), f(0.0)), f(6.0)) * f(1.0 / 6.0)
+    return activate(v, kind)
 
 
 @njit(inline="always", **FAST)

@@ -55,7 +55,10 @@ def _key(model, knobs) -> str | None:
     digest = getattr(model, "sha256", "") or ""
     if not digest:
         return None
-    return f"{digest}:{model.sample_rate}:{','.join(f'{float(k):.4f}' for k in knobs)}"
+    size = getattr(model.spec, "arch", "") if getattr(model, "slimmable", False) or \
+        getattr(model, "slim", None) is not None else ""
+    return (f"{digest}:{model.sample_rate}:{','.join(f'{float(k):.4f}' for k in knobs)}"
+            + (f":{size}" if size else ""))
 
 
 def loudness(model, knobs=()) -> tuple[float, bool]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,29 @@ class ModelFile:
     rate_stated: bool = True           # False: the file states no rate, ``sample_rate`` assumed
     onnx: Any = None                   # onnx.runtime.OnnxGraph of an ONNX file
     sha256: str = ""                    # of the file's bytes (caches key on it)
+    slim: float | None = None          # the slim value chosen (a model of several sizes)
+    slim_note: str = ""                # which size plays and why
+
+    @property
+    def slimmable(self) -> bool:
+        from .arch.slim import is_slimmable
+
+        return self.spec is not None and is_slimmable(self.spec)
+
+    def at_slim(self, value: float | None, why: str = "") -> "ModelFile":
+        """This model at slim ``value`` (0..1, as NAM Core's SetSlimmableSize; None: the
+        largest): the description of that size, with its own metadata (each size of a
+        container states its own loudness). A model of one size is returned as it is."""
+        if not self.slimmable:
+            return self
+        from .arch import slim
+
+        v = 1.0 if value is None else float(value)
+        sub = slim.at(self.spec, v)
+        note = slim.describe(self.spec, v) + (f": {why}" if why else "")
+        meta = {**self.metadata, **getattr(sub, "metadata", {})}
+        return replace(self, spec=sub, metadata=meta, slim=v, slim_note=note,
+                       notices=list(self.notices))
 
     @property
     def name(self) -> str:
@@ -43,10 +66,11 @@ class ModelFile:
             from .onnx.runtime import OrtEngine
 
             return OrtEngine(self.onnx, knobs, self.path)
+        from .arch.slim import at, is_slimmable
         from .registry import architecture
 
-        return architecture(self.spec).engine(self.spec, knobs, fast_tanh=fast_tanh,
-                                              precise=precise)
+        spec = at(self.spec, 1.0) if is_slimmable(self.spec) else self.spec
+        return architecture(spec).engine(spec, knobs, fast_tanh=fast_tanh, precise=precise)
 
     def describe(self) -> str:
         arch = self.spec.arch if self.spec is not None else "graph"

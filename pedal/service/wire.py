@@ -38,7 +38,8 @@ def _types() -> dict:
     from ..models.arch.linear import LinearSpec
     from ..models.arch.recurrent import RecurrentLayer, RecurrentSpec
     from ..models.arch.smartamppro import SmartAmpProSpec
-    from ..models.arch.wavenet import LayerArray, WaveNetSpec
+    from ..models.arch.slim import ContainerSpec
+    from ..models.arch.wavenet import Activation, Film, LayerArray, PostHead, WaveNetSpec
     from ..models.onnx.runtime import OnnxGraph
     from ..models.onnx.signature import Signature
     from ..models.record import ModelFile
@@ -46,7 +47,8 @@ def _types() -> dict:
 
     return {c.__name__: c for c in (ModelFile, RecurrentSpec, RecurrentLayer, WaveNetSpec,
                                      LayerArray, LinearSpec, SmartAmpProSpec, Signature,
-                                     OnnxGraph, ImpulseResponse, Preset)}
+                                     OnnxGraph, ImpulseResponse, Preset, Activation, Film,
+                                     PostHead, ContainerSpec)}
 
 
 def pack(obj) -> bytes:
