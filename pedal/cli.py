@@ -34,6 +34,15 @@ def _knobs(text: str):
         raise argparse.ArgumentTypeError(f"must be numbers separated by commas, got {text!r}")
 
 
+def _slim(text: str):
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be 0..1 or auto, got {text!r}") from None
+
+
 def cmd_render(args) -> int:
     from . import paths
     from .preset import load_preset
@@ -57,7 +66,15 @@ def cmd_render(args) -> int:
     from .tools.render import render_file
 
     preset = load_preset(args.preset, model=args.model, ir=args.ir, eq=args.eq,
-                         knobs=args.knobs, level_db=args.level_db, raw=args.raw)
+                         knobs=args.knobs, level_db=args.level_db, raw=args.raw,
+                         slim=args.slim)
+    if preset.model is not None and preset.model.slimmable:  # amp.slim: auto
+        preset.model = preset.model.at_slim(None, "amp.slim auto: a render is not real "
+                                            "time, so the largest size plays (--slim V for "
+                                            "another)")
+        preset.notices.append(f"{preset.model.path}: {preset.model.slim_note}")
+    elif preset.model is not None and preset.model.slim_note:
+        preset.notices.append(f"{preset.model.path}: {preset.model.slim_note}")
     import soundfile as sf
 
     try:
@@ -111,7 +128,9 @@ def cmd_info(args) -> int:
         shown["loudness"] = f"not stated (measured {shown.pop('loudness_measured')} dB on the " \
                             "standard input)"
     for k, v in shown.items():
-        if v is not None:
+        if isinstance(v, list):
+            print(f"{k + ':':<18}" + f"\n{'':<18}".join(str(x) for x in v))
+        elif v is not None:
             print(f"{k + ':':<18}{readable(v)}")
     for line in model.notices:
         print(f"note: {line}", file=sys.stderr)
@@ -230,6 +249,8 @@ def _print_status(st: dict) -> None:
     if st.get("resampled"):
         print(f"  model      made at {st['model_rate']} Hz: resampled to and from "
               f"{st['sample_rate']} Hz")
+    if st.get("model_size"):
+        print(f"  size       {st['model_size']}")
     print(f"  load       avg {100 * load['avg']:.1f}%  max {100 * load['max_10s']:.1f}% of the "
           "block (last 10 s)")
     print(f"  xruns      {st['xruns']} (device) + {st['overruns']} (late blocks)")
@@ -286,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an EQ band, e.g. peak:800:-3:1.2 (repeat; replaces the preset's)")
     r.add_argument("--knobs", type=_knobs, help="knob values 0..1, e.g. 0.25,0.75")
     r.add_argument("--level-db", type=float, help="output level in dB")
+    r.add_argument("--slim", type=_slim, metavar="V|auto",
+                   help="the size of a model of several sizes (NAM SlimmableContainer, "
+                   "slimmable WaveNet): 0..1 as NAM Core's SetSlimmableSize")
     r.add_argument("--raw", action="store_true",
                    help="the amp model alone: no gate, cab, EQ, levels or DC blocker")
     r.add_argument("--block", type=int, default=64, help="block size (default 64)")

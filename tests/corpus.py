@@ -115,10 +115,16 @@ def onnx_files() -> dict[str, bytes]:
     return out
 
 
+NAM_CASES = Path(__file__).parent / "data" / "nam_cases"
+
+
 def files() -> dict[str, bytes]:
-    """name -> bytes of every format's small file."""
+    """name -> bytes of every format's small file, and the NAM 0.6/0.7 cases (every A2
+    option, condition networks, containers: scripts/make_nam_cases.py)."""
     out = {f"{k}.json": json.dumps(f()).encode() for k, f in JSON_FORMATS.items()}
     out.update(onnx_files())
+    for p in sorted(NAM_CASES.glob("*.nam")):
+        out[f"nam_a2_{p.name}"] = p.read_bytes()
     return out
 
 

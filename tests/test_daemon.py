@@ -402,3 +402,20 @@ def test_sample_rate_accepts_a_number_or_model_and_names_both(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(cfg)
     assert "audio.sample_rate: must be 8000..192000 Hz or model, got 'modle'" in str(e.value)
+
+
+def test_a_dropped_slimmable_file_plays_the_size_this_machine_affords(tmp_path):
+    """A SlimmableContainer dropped in joins the cycle at amp.slim auto: the largest of its
+    sizes that passes the budget check here, and pedal status says which and why."""
+    cases = Path(__file__).parent / "data" / "nam_cases"
+    cfg = write_config(tmp_path)
+    drop_model(tmp_path / "models", "multi.nam", cases / "container.nam")
+    r = Running(cfg)
+    try:
+        wait_for(lambda: r.status()["models"] == ["multi.nam"], what="multi.nam in the cycle")
+        st = r.ask("model", "multi.nam")["status"]
+        assert st["model"] == "multi.nam" and st["state"] == "playing"
+        assert "size 3 of 3 (wavenet-5x3+3x3-a2" in st["model_size"]
+        assert "auto: the largest of 3 sizes within the budget at block 64" in st["model_size"]
+    finally:
+        r.stop()

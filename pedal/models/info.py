@@ -61,6 +61,30 @@ def check_realtime(model, block: int, max_load: float = MAX_LOAD, knobs=None,
     return load
 
 
+def pick_slim(model, block: int, max_load: float = MAX_LOAD, knobs=None,
+              rate: int | None = None):
+    """``amp.slim: auto``: the model at the largest size that passes the real-time budget
+    check at ``block`` here (each size timed, largest first), and its load. A model of one size
+    is checked as it is. Raises ModelError naming the file and every size's figure."""
+    if not model.slimmable:
+        return model, check_realtime(model, block, max_load, knobs=knobs, rate=rate)
+    from .arch.slim import choose
+
+    loads = {}
+
+    def fits(value):
+        m = model.at_slim(value)
+        xrt = measure_xrt(m, block, seconds=0.5, knobs=knobs, budget_s=0.5, rate=rate)
+        loads[value] = 1.0 / xrt
+        return 1.0 / xrt <= max_load, f"{100 / xrt:.0f}% of each block"
+
+    try:
+        value, why = choose(model.spec, block, fits)
+    except ModelError as exc:
+        raise ModelError(f"{model.path}: {exc} (the limit is {100 * max_load:.0f}%)") from None
+    return model.at_slim(value, why), loads[value]
+
+
 def readable(v):
     """A figure as a person reads it: 4 significant digits (text that is a number too)."""
     if isinstance(v, (bool, int)):
@@ -95,6 +119,17 @@ def describe(model, block: int = 64, measure: bool = True) -> dict:
         from .loudness import loudness
 
         info["loudness_measured"] = round(loudness(model, [0.5] * model.knob_count)[0], 2)
+    if model.slimmable:
+        from .arch.slim import sizes
+
+        info["sizes"] = [f"slim {v:g}: {s.arch}, {s.macs_per_sample:,} MAC/sample"
+                         for v, s in sizes(model.spec)]
+    if measure and model.slimmable:
+        try:
+            chosen, _ = pick_slim(model, block)
+            info["slim_auto"] = chosen.slim_note
+        except ModelError as exc:
+            info["slim_auto"] = str(exc)
     if measure:
         info["block"] = block
         xrt = measure_xrt(model, block)

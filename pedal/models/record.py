@@ -45,6 +45,7 @@ class ModelFile:
         sub = slim.at(self.spec, v)
         note = slim.describe(self.spec, v) + (f": {why}" if why else "")
         meta = {**self.metadata, **getattr(sub, "metadata", {})}
+        meta.pop("loudness_measured", None)  # measured on another size
         return replace(self, spec=sub, metadata=meta, slim=v, slim_note=note,
                        notices=list(self.notices))
 

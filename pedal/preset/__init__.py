@@ -18,7 +18,8 @@ from ..errors import ConfigError, IRError, ModelError
 from ..audio.ir import NORMALIZE, ImpulseResponse, load_ir
 from ..models import load_model
 from .safe_yaml import read_yaml
-from .schema import Bool, Choice, FilePath, Items, Num, NumList, Section, Text, validate
+from .schema import (Bool, Choice, FilePath, Items, Num, NumList, NumOrWord, Section, Text,
+                     validate)
 
 
 SCHEMA = Section({
@@ -43,6 +44,9 @@ SCHEMA = Section({
         "interface_dbu": Num(-60, 60, 12.0, "dBu"),
         "fast_tanh": Bool(False),           # NAM plugin's tanh approximation (WaveNets)
         "precise": Bool(False),             # float64 LSTM/GRU (slower; --raw sets it)
+        # a model of several sizes (NAM SlimmableContainer, slimmable WaveNet): 0..1 as NAM's
+        # SetSlimmableSize, or auto: the largest this machine runs in real time
+        "slim": NumOrWord(Num(0, 1), ("auto",), "auto"),
     }),
     "cab": Section({
         "enabled": Bool(True),
@@ -145,7 +149,7 @@ def parse_eq_arg(text: str) -> dict:
 
 
 def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db=None,
-                raw: bool = False) -> Preset:
+                raw: bool = False, slim=None) -> Preset:
     """Load and check a preset; keyword arguments override it (as ``pedal render`` flags do).
 
     eq: list of ``TYPE:FREQ[:GAIN[:Q]]`` strings replacing the preset's bands.
@@ -180,6 +184,9 @@ def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db
     if level_db is not None:
         doc.setdefault("output", {})["level_db"] = level_db
         flags["output.level_db"] = "--level-db"
+    if slim is not None:
+        doc.setdefault("amp", {})["slim"] = slim
+        flags["amp.slim"] = "--slim"
     if raw:
         doc["gate"] = {**(doc.get("gate") or {}), "enabled": False}
         doc["cab"] = None
@@ -195,6 +202,8 @@ def load_preset(path=None, *, model=None, ir=None, eq=None, knobs=None, level_db
     if amp.get("model") is not None:
         try:
             preset.model = load_model(amp["model"])
+            if preset.model.slimmable and isinstance(amp.get("slim"), float):
+                preset.model = preset.model.at_slim(amp["slim"], "amp.slim")
             preset.notices += preset.model.notices
             n_knobs = len(amp.get("knobs") or [])
             if amp.get("knobs") is None and "knobs" in (doc.get("amp") or {}):

@@ -238,26 +238,30 @@ class Loader:
 
 # -- the worker ------------------------------------------------------------------------------
 def _job_model(path, sample_rate=None, block=None, max_load=0.5):
+    """A file dropped into the models folder: loaded, its size chosen (``amp.slim: auto``: the
+    largest this machine runs at the pedal's block), its loudness measured, its rate and
+    speed checked."""
     from ..models import load_model
-    from ..models.info import check_rate, check_realtime
+    from ..models.info import check_rate, pick_slim
     from ..preset import measure_loudness
 
     model = load_model(path)
-    measure_loudness(model, [0.5] * model.knob_count)
+    knobs = [0.5] * model.knob_count
     if sample_rate:
         note = check_rate(model, int(sample_rate))
         if note:
             model.notices.append(note)
     load = None
     if block:
-        load = check_realtime(model, int(block), float(max_load),
-                              knobs=[0.5] * model.knob_count, rate=sample_rate)
+        model, load = pick_slim(model, int(block), float(max_load), knobs=knobs,
+                                rate=sample_rate)
+    measure_loudness(model, knobs)
     return {"model": model, "load": load}
 
 
 def _job_preset(path, sample_rate=None, block=None, max_load=0.5):
-    from ..models.info import check_rate, check_realtime
-    from ..preset import load_preset
+    from ..models.info import check_rate, check_realtime, pick_slim
+    from ..preset import load_preset, measure_loudness
 
     preset = load_preset(path)
     if sample_rate:
@@ -265,9 +269,15 @@ def _job_preset(path, sample_rate=None, block=None, max_load=0.5):
         if note:
             preset.notices.append(note)
     load = None
-    if block:
-        load = check_realtime(preset.model, int(block), float(max_load),
-                              knobs=preset.data["amp"]["knobs"], rate=sample_rate)
+    knobs = preset.data["amp"]["knobs"]
+    if block and preset.model.slimmable:  # amp.slim: auto
+        preset.model, load = pick_slim(preset.model, int(block), float(max_load), knobs=knobs,
+                                       rate=sample_rate)
+        if preset.data["amp"]["normalize_loudness"]:
+            measure_loudness(preset.model, knobs)
+    elif block:
+        load = check_realtime(preset.model, int(block), float(max_load), knobs=knobs,
+                              rate=sample_rate)
     return {"preset": preset, "load": load}
 
 

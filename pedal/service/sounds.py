@@ -46,6 +46,7 @@ class Sounds:
         self.model_path: Path | None = None  # None: the preset's own model
         self.model_name = ""
         self.model_rate: int | None = None   # the playing model's own rate
+        self.model_size = ""                 # which size of a model of several plays, and why
         self.chain_latency = 0               # samples the playing chain delays (resampling)
         self.playing = False                 # a chain of ours is in the player
         self._inflight: _Request | None = None
@@ -133,6 +134,7 @@ class Sounds:
         self.preset_name, self.model_path = r.preset, r.model_path
         self.model_name = Path(preset.model.path).name if preset.model.path else "?"
         self.model_rate = int(preset.model.sample_rate)
+        self.model_size = preset.model.slim_note
         self.chain_latency = int(chain.latency)
         self.playing = True
         self.changed = True

@@ -22,6 +22,7 @@ def snapshot(d) -> dict:
         "sample_rate": p.sample_rate, "block": p.max_block,
         "rate_from": "model" if d.config.audio.sample_rate == "model" else "config",
         "model_rate": d.sounds.model_rate,
+        "model_size": d.sounds.model_size or None,
         "resampled": d.sounds.model_rate not in (None, p.sample_rate),
         "latency_ms": round(1000 * (p.max_block + d.sounds.chain_latency) / p.sample_rate, 2),
         "xruns": audio.xruns,

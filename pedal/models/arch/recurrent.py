@@ -42,6 +42,8 @@ class RecurrentSpec:
     h0: np.ndarray | None = None  # [L, H] initial state (None = zeros)
     c0: np.ndarray | None = None
     metadata: dict = field(default_factory=dict)
+    # zeros run from h0/c0 at every reset (NAM Core prewarms an LSTM with half a second)
+    prewarm: int = 0
 
     @property
     def hidden_size(self) -> int:
@@ -164,6 +166,7 @@ class RecurrentEngine:
         self.knobs = knobs
         fold = (self._wx_in[1:].T @ knobs) if knobs.size else 0.0
         self._b[0] = self._b_base[0] + fold
+        self._warm: tuple[np.ndarray, np.ndarray] | None = None  # depends on the knobs
 
     def prepare(self, max_block: int) -> None:
         self._seq = aligned.zeros((max_block, self.spec.hidden_size), self.dtype)
@@ -183,8 +186,18 @@ class RecurrentEngine:
 
     def reset(self) -> None:
         s = self.spec
+        if s.prewarm > 0 and self._warm is not None:
+            self._h[:], self._c[:] = self._warm
+            return
         self._h[:] = 0.0 if s.h0 is None else s.h0
         self._c[:] = 0.0 if s.c0 is None else s.c0
+        if s.prewarm > 0:  # whole blocks of zeros, as NAM Core's prewarm runs them
+            n = self._seq.shape[0]
+            z = np.zeros(n, np.float32)
+            for _ in range(-(-s.prewarm // n)):
+                z[:] = 0.0
+                self.process(z)
+            self._warm = (self._h.copy(), self._c.copy())
 
     def process(self, x: np.ndarray, in_gain: float = 1.0, out_gain: float = 1.0) -> None:
         """x: float32 [n], n <= max_block, in place."""

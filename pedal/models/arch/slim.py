@@ -100,7 +100,7 @@ def at(spec, value: float):
                 allowed[min(int(math.floor(value * len(allowed))), len(allowed) - 1)]
                 for a, allowed in zip(spec.arrays, spec.slimmable)]
     if channels == [a.channels for a in spec.arrays]:
-        return spec
+        return replace(spec, slimmable=None)  # the full size, as one concrete description
     return _sliced(spec, channels)
 
 
@@ -183,20 +183,22 @@ def _slim_act(act, width: int):
     return act
 
 
-def choose(model, block: int, fits) -> tuple[float, str]:
-    """``auto``: the slim value of the largest size for which ``fits(description)`` (the
-    real-time budget check at ``block`` on this machine) holds, and why. Raises ModelError with
-    the figures when even the smallest does not fit."""
+def choose(spec, block: int, fits) -> tuple[float, str]:
+    """``auto``: the slim value of the largest size for which ``fits(value)`` (the real-time
+    budget check at ``block`` on this machine: (ok, "what it needs")) holds, and why. Raises
+    ModelError with the figures when even the smallest size does not fit."""
     tried = []
-    for value, spec in reversed(sizes(model.spec)):
-        ok, figure = fits(spec)
-        tried.append(f"{spec.arch} {figure}")
+    options = sizes(spec)
+    for value, sub in reversed(options):
+        ok, figure = fits(value)
+        tried.append(f"{sub.arch} needs {figure}")
         if ok:
-            why = f"the largest of {len(sizes(model.spec))} sizes that fits block {block}"
-            return value, (why if len(tried) == 1 else
-                           why + f" (too slow: {'; '.join(tried[:-1])})")
-    raise ModelError(f"{model.path}: even the smallest size is too slow for this machine at "
-                     f"block {block}: {'; '.join(tried)}")
+            why = (f"auto: the largest of {len(options)} sizes within the budget at block "
+                   f"{block} ({figure})")
+            return value, why + (f"; too slow: {'; '.join(tried[:-1])}" if len(tried) > 1
+                                 else "")
+    raise ModelError(f"even its smallest size is too slow for this machine at block {block}: "
+                     f"{'; '.join(tried)}")
 
 
 __all__ = ["ContainerSpec", "at", "breakpoints", "choose", "describe", "is_slimmable", "sizes"]

@@ -237,7 +237,7 @@ class WaveNetSpec:
         name = "wavenet-" + "+".join(f"{a.channels}x{a.n_layers}" for a in self.arrays)
         if not all(a.is_a1 for a in self.arrays) or self.post_head or self.condition:
             name += "-a2"
-        return name
+        return name + ("-slimmable" if self.slimmable else "")
 
     @property
     def is_a1(self) -> bool:
@@ -347,7 +347,7 @@ def _validate_array(a: LayerArray, where: str, cond: int, prev: LayerArray | Non
     if a.rechannel.shape != (c, a.input_size):
         raise ModelError(f"{where}: rechannel weights have the wrong shape")
     for j in range(n):
-        lw = f"{where} layer {j}"
+        lw = f"{where}, layer {j}"
         k, m = a.kernel(j), a.m(j)
         if not 1 <= k <= MAX_KERNEL:
             raise ModelError(f"{lw}: kernel size {k} out of range 1..{MAX_KERNEL}")
@@ -480,6 +480,7 @@ class WaveNetEngine:
         self._lay = np.array(lay_rows, dtype=np.int64)
         self._ph = np.array(ph_rows, dtype=np.int64).reshape(len(ph_rows), K.P_COLS)
         self._max_block = 0
+        self._warm = None
 
     def _activation(self, name: str) -> int:
         if self.fast_tanh and name == "Tanh":
@@ -496,7 +497,7 @@ class WaveNetEngine:
         spec = self.spec
         self._max_block = max_block
         if self._cond_engine is not None:
-            self._cond_engine.prepare(max_block)
+            self._cond_engine.prepare(max_block)  # reset below, with this engine
         keeps = [(a.kernel(j) - 1) * d for a in spec.arrays for j, d in enumerate(a.dilations)]
         keeps += [(a.head_kernel - 1) * a.head_dilation for a in spec.arrays]
         keeps += [w.shape[2] - 1 for w, _ in (spec.post_head.convs if spec.post_head else [])]
@@ -547,13 +548,20 @@ class WaveNetEngine:
         self._cond = aligned.zeros((cc, width), f)
         self._cond2 = aligned.zeros((cc, width), f)
         self._yout = aligned.zeros((spec.out_channels, width), f)
+        self._warm = None
         self.reset()
 
     def reset(self) -> None:
+        """Back to the prewarmed state: computed once per prepare (NAM Core caches it too),
+        copied back after that."""
+        if self._warm is not None:
+            self._restore(self._warm)
+            return
         self._bp[:] = 0.0
         self._pos = self._keep
         if self._cond_engine is not None:
-            self._cond_engine.reset()
+            self._cond_engine._bp[:] = 0.0
+            self._cond_engine._pos = self._cond_engine._keep
         if not self.spec.prewarm:
             return
         # prewarm: the state a long silence leaves (NAM Core does the same on Reset)
@@ -564,6 +572,20 @@ class WaveNetEngine:
             zeros[:n] = 0.0
             self.process(zeros[:n])
             left -= n
+        self._warm = self._state()
+
+    def _state(self):
+        c = self._cond_engine
+        return (self._bp.copy(), self._pos, None if c is None else (c._bp.copy(), c._pos))
+
+    def _restore(self, state) -> None:
+        bp, pos, cond = state
+        self._bp[:] = bp
+        self._pos = pos
+        c = self._cond_engine
+        if c is not None and cond is not None:
+            c._bp[:] = cond[0]
+            c._pos = cond[1]
 
     def process(self, x: np.ndarray, in_gain: float = 1.0, out_gain: float = 1.0) -> None:
         n = x.shape[0]

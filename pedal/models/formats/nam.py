@@ -95,10 +95,10 @@ def _version(doc: Node) -> tuple[int, int, int]:
     return v  # type: ignore[return-value]
 
 
-def _unknown(node: Node, known: set, what: str) -> None:
+def _unknown(node: Node, known: set) -> None:
     extra = sorted(set(node.keys()) - known)
     if extra:
-        raise node.error(f"{what} keys {extra} are not known to this pedal (a newer NAM file?)",
+        raise node.error(f"keys {extra} are not known to this pedal (a newer NAM file?)",
                          show=False)
 
 
@@ -121,7 +121,7 @@ def parse(doc: Node, *, depth: int = 0, condition: bool = False):
     name = doc.name
     doc.obj()
     version = _version(doc)
-    _unknown(doc, _TOP_KEYS, "top-level")
+    _unknown(doc, _TOP_KEYS)
     arch = doc["architecture"].str(ARCHITECTURES)
     cfg = doc["config"]
     cfg.obj()
@@ -137,8 +137,9 @@ def parse(doc: Node, *, depth: int = 0, condition: bool = False):
                                   "as NAM Core says)")
     spec: Any
     if arch == "LSTM":
-        _unknown(cfg, _LSTM_KEYS, "config")
+        _unknown(cfg, _LSTM_KEYS)
         spec = _lstm(cfg, doc, name)
+        spec.prewarm = sr // 2 if sr_node is not None else 1  # NAM Core: half a second
     elif arch == "WaveNet":
         spec = _wavenet(cfg, doc, name, depth)
     elif arch == "Linear":
@@ -153,7 +154,7 @@ def parse(doc: Node, *, depth: int = 0, condition: bool = False):
 
 
 def _linear(cfg: Node, doc: Node, name: str) -> LinearSpec:
-    _unknown(cfg, _LINEAR_KEYS, "config")
+    _unknown(cfg, _LINEAR_KEYS)
     for key in ("in_channels", "out_channels"):
         if cfg.has(key):
             cfg[key].int(1, 1)
@@ -238,7 +239,7 @@ def _film(lc: Node, site: str):
     if node is None or node.value is False:
         return None
     node.obj()
-    _unknown(node, {"active", "shift", "groups"}, f"{site}_film")
+    _unknown(node, {"active", "shift", "groups"})
     if node.has("active") and not node["active"].bool():
         return None
     shift = node["shift"].bool() if node.has("shift") else True
@@ -259,7 +260,7 @@ class _ArrayPlan:
 
     def __init__(self, lc: Node, where: str):
         lc.obj()
-        _unknown(lc, _LAYER_KEYS, where)
+        _unknown(lc, _LAYER_KEYS)
         self.node = lc
         ints = {k: lc[k].int(1, MAX_CHANNELS) for k in ("input_size", "condition_size",
                                                         "channels")}
@@ -282,7 +283,7 @@ class _ArrayPlan:
         head = lc.get("head")
         if head is not None:
             head.obj()
-            _unknown(head, {"out_channels", "kernel_size", "bias", "head_dilation"}, "head")
+            _unknown(head, {"out_channels", "kernel_size", "bias", "head_dilation"})
             self.hd = head["out_channels"].int(1, MAX_CHANNELS)
             self.hk = head["kernel_size"].int(1, MAX_KERNEL)
             self.hbias = head["bias"].bool()
@@ -300,14 +301,14 @@ class _ArrayPlan:
         self.l1_active, self.l1_groups = True, 1
         if l1 is not None:
             l1.obj()
-            _unknown(l1, {"active", "groups"}, "layer1x1")
+            _unknown(l1, {"active", "groups"})
             self.l1_active = l1["active"].bool()
             self.l1_groups = _groups(l1, "groups", self.b, self.c)
         h1 = lc.get("head1x1")
         self.h1_active, self.h1_out, self.h1_groups = False, self.c, 1
         if h1 is not None:
             h1.obj()
-            _unknown(h1, {"active", "out_channels", "groups"}, "head1x1")
+            _unknown(h1, {"active", "out_channels", "groups"})
             self.h1_active = h1["active"].bool()
             self.h1_out = h1["out_channels"].int(1, MAX_CHANNELS)
             self.h1_groups = _groups(h1, "groups", self.b, self.h1_out) if self.h1_active else 1
@@ -359,7 +360,7 @@ class _ArrayPlan:
         if node is None:
             return []
         node.obj()
-        _unknown(node, {"method", "kwargs"}, "slimmable")
+        _unknown(node, {"method", "kwargs"})
         method = node["method"].str() if node.has("method") else ""
         if method != SLIM_METHOD:
             if method:
@@ -447,7 +448,7 @@ class _ArrayPlan:
 
 
 def _wavenet(cfg: Node, doc: Node, name: str, depth: int) -> WaveNetSpec:
-    _unknown(cfg, _WAVENET_KEYS, "config")
+    _unknown(cfg, _WAVENET_KEYS)
     if cfg.has("in_channels"):
         cfg["in_channels"].int(1, 1)  # a guitar is one channel
     condition = None
@@ -471,8 +472,7 @@ def _wavenet(cfg: Node, doc: Node, name: str, depth: int) -> WaveNetSpec:
     head_plan = None
     if head is not None:
         head.obj()
-        _unknown(head, {"channels", "out_channels", "kernel_sizes", "activation", "in_channels"},
-                 "head")
+        _unknown(head, {"channels", "out_channels", "kernel_sizes", "activation", "in_channels"})
         hin = plans[-1].hd
         if head.has("in_channels") and head["in_channels"].int(1, MAX_CHANNELS) != hin:
             raise head["in_channels"].error(f"must be the last array's head size {hin}")
@@ -509,7 +509,7 @@ def _wavenet(cfg: Node, doc: Node, name: str, depth: int) -> WaveNetSpec:
 def _container(cfg: Node, doc: Node, name: str, depth: int, sr: int):
     from ..arch.slim import ContainerSpec
 
-    _unknown(cfg, {"submodels"}, "config")
+    _unknown(cfg, {"submodels"})
     if depth > 0:
         raise cfg.error("a SlimmableContainer inside another model is not supported",
                         show=False)
@@ -523,7 +523,7 @@ def _container(cfg: Node, doc: Node, name: str, depth: int, sr: int):
     out, total = [], 0
     for i, item in enumerate(items):
         item.obj()
-        _unknown(item, {"max_value", "model"}, f"config.submodels[{i}]")
+        _unknown(item, {"max_value", "model"})
         mv = item["max_value"].num(0.0, 1e9)
         model = item["model"]
         model.obj()
