@@ -1,4 +1,4 @@
-"""Every hostile or broken file of issue 14, made here: name -> (bytes, what the refusal says).
+"""Every hostile or broken file of issues 14 and 17, made here: name -> (bytes, what the refusal says).
 
 Each was seen to crash, hang or exhaust the daemon (or read a local file) before the loaders
 were hardened; ``test_hostile.py`` checks each refusal and ``test_daemon_hostile.py`` drops
@@ -66,6 +66,81 @@ def json_files() -> dict[str, tuple[bytes, str | None]]:
     wn = corpus.nam_wavenet()
     wn["config"]["layers"][0]["dilations"] = [65536, 65536]
     out["nam_dilations_65536.nam"] = (_json(wn), "receptive field (samples), over the pedal's")
+    return out
+
+
+def _case(name: str) -> dict:
+    return json.loads((corpus.NAM_CASES / f"{name}.nam").read_text())
+
+
+def nam_a2_files() -> dict[str, tuple[bytes, str | None]]:
+    """The NAM 0.6/0.7 keys (issue 17), each broken the way a bad export or an attacker would."""
+    out: dict[str, tuple[bytes, str | None]] = {}
+
+    def put(name, base, change, want):
+        doc = _case(base)
+        change(doc)
+        out[name] = (_json(doc), want)
+
+    def subs(d):
+        return d["config"]["submodels"]
+
+    def layer(d, i=0):
+        return d["config"]["layers"][i]
+
+    def swap(d):
+        subs(d)[0], subs(d)[1] = subs(d)[1], subs(d)[0]
+
+    put("slim_out_of_order.nam", "container", swap, "max_value must rise from one submodel")
+    put("slim_last_below_1.nam", "container", lambda d: subs(d)[-1].update(max_value=0.9),
+        "the last max_value must be at least 1, got 0.9")
+    put("slim_empty.nam", "container", lambda d: subs(d).clear(),
+        "config.submodels: must be a list of 1..8 submodels")
+    put("slim_nested.nam", "container", lambda d: subs(d)[0].update(model=_case("container")),
+        "a SlimmableContainer inside another model is not supported")
+    put("slim_rates_differ.nam", "container",
+        lambda d: subs(d)[0]["model"].update(sample_rate=44100),
+        "config.submodels[0].model: runs at 44100 Hz, the container at 48000 Hz")
+    put("a2_weights_short.nam", "gating", lambda d: d["weights"].pop(),
+        "weights: 953 values, the config needs more")
+    put("a2_weights_long.nam", "gating", lambda d: d["weights"].append(0.0),
+        "weights: 955 values, the config uses 954")
+    put("a2_channels_huge.nam", "gating", lambda d: layer(d).update(channels=10**9),
+        "config.layers[0].channels: must be a whole number 1..128")
+    put("a2_kernel_huge.nam", "gating", lambda d: layer(d)["kernel_sizes"].__setitem__(0, 10**7),
+        "config.layers[0].kernel_sizes[0]: must be a whole number 1..64")
+    put("a2_bottleneck_huge.nam", "gating", lambda d: layer(d).update(bottleneck=10**8),
+        "config.layers[0].bottleneck: must be a whole number 1..128")
+    put("a2_head_kernel_huge.nam", "gating", lambda d: layer(d)["head"].update(kernel_size=10**6),
+        "config.layers[0].head.kernel_size: must be a whole number 1..64")
+    put("a2_gating_mode.nam", "gating",
+        lambda d: layer(d)["gating_mode"].__setitem__(1, "sometimes"),
+        "gating_mode[1]: must be one of none, gated, blended, got 'sometimes'")
+    put("a2_gating_count.nam", "gating", lambda d: layer(d).update(gating_mode=["none"]),
+        "gating_mode: 1 gating modes for 8 dilations")
+    put("a2_prelu_count.nam", "gating",
+        lambda d: layer(d)["activation"][4].update(negative_slopes=[0.1, 0.2]),
+        "PReLU has 2 slopes for 4 channels")
+    put("a2_activation_unknown.nam", "gating",
+        lambda d: layer(d)["activation"].__setitem__(0, {"type": "Swish9"}),
+        "activation[0].type: must be one of Tanh,")
+    put("a2_film_groups.nam", "film_groups",
+        lambda d: layer(d)["conv_post_film"].update(groups=3),
+        "conv_post_film: 3 groups do not divide its channels")
+    put("a2_conv_groups.nam", "bottleneck_groups", lambda d: layer(d).update(groups_input=5),
+        "groups_input: 5 groups do not divide 6 and 4 channels")
+    put("a2_condition_lstm.nam", "film_groups",
+        lambda d: d["config"].update(condition_dsp=subs(_case("container"))[0]["model"]),
+        "config.condition_dsp: only a WaveNet can compute the condition here")
+    put("a2_condition_nested.nam", "film_groups",
+        lambda d: d["config"].update(condition_dsp=_case("film_groups")),
+        "a condition network inside another one is not supported")
+    put("a2_weight_beyond_float32.nam", "gating", lambda d: d["weights"].__setitem__(3, 1e39),
+        "weights: a value beyond the float32 range")
+    put("a2_version_0_8.nam", "gating", lambda d: d.update(version="0.8.0"),
+        "version 0.8.0 is not supported: this pedal reads .nam 0.5.0 to 0.7.x")
+    put("a2_unknown_key.nam", "gating", lambda d: layer(d).update(surprise=1),
+        "config.layers[0]: keys ['surprise'] are not known to this pedal")
     return out
 
 
@@ -178,6 +253,7 @@ def slow_file() -> tuple[bytes, str]:
 
 def all_files() -> dict[str, tuple[bytes, str | None]]:
     out = json_files()
+    out.update(nam_a2_files())
     out.update(onnx_files())
     out["slow.onnx"] = slow_file()
     return out
