@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from .activations import activate_p
+from .activations import activate_row
 from .jit import FAST
 from .linalg import mix
 
@@ -299,18 +299,20 @@ def wavenet_block(x, n, in_gain, out_gain, head_scale, pos, rows, keep, wp, bp, 
                 ac = acc[c, :n]
                 if gate == 1:
                     ag = acc[b_n + c, :n]
+                    activate_row(ac, n, act, wp, ap, c)
+                    activate_row(ag, n, gact, wp, gp, c)
                     for t in range(n):
-                        ac[t] = activate_p(ac[t], act, wp, ap, c) * \
-                            activate_p(ag[t], gact, wp, gp, c)
-                elif gate == 2:
-                    ag = acc[b_n + c, :n]
+                        ac[t] *= ag[t]
+                elif gate == 2:  # alpha act(v) + (1 - alpha) v, without a float64 constant
+                    ag, tv = acc[b_n + c, :n], tmp[c, :n]
+                    activate_row(ag, n, gact, wp, gp, c)
                     for t in range(n):
-                        alpha = activate_p(ag[t], gact, wp, gp, c)
-                        v = ac[t]  # alpha act(v) + (1 - alpha) v, without a float64 constant
-                        ac[t] = v + alpha * (activate_p(v, act, wp, ap, c) - v)
+                        tv[t] = ac[t]
+                    activate_row(ac, n, act, wp, ap, c)
+                    for t in range(n):
+                        ac[t] = tv[t] + ag[t] * (ac[t] - tv[t])
                 else:
-                    for t in range(n):
-                        ac[t] = activate_p(ac[t], act, wp, ap, c)
+                    activate_row(ac, n, act, wp, ap, c)
                 if direct:
                     hb = hacc + c * rows + pos
                     hc = bp[hb:hb + n]
@@ -390,7 +392,8 @@ def wavenet_block(x, n, in_gain, out_gain, head_scale, pos, rows, keep, wp, bp, 
                 db = pb + c * rows + pos
                 dc, ho = bp[db:db + n], hout[c, :n]
                 for t in range(n):
-                    dc[t] = activate_p(ho[t] * scale, pa, wp, pap, c)
+                    dc[t] = ho[t] * scale
+                activate_row(dc, n, pa, wp, pap, c)
             scale = 1.0
             for h in range(c_o):
                 ah = acc[h, :n]
