@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .errors import ConfigError, PedalError
+from .errors import ConfigError, ModelError, PedalError
 
 
 def _progress_bar(stream):
@@ -95,6 +95,11 @@ def cmd_render(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.what == "models" and args.peers:
+        from .tools.bench_peers import run_peers_bench
+
+        return run_peers_bench(args.peers, blocks=args.blocks, rounds=args.rounds,
+                               seconds=args.seconds, as_json=args.json)
     if args.what == "models":
         from .tools.bench_models import run_models_bench
 
@@ -147,11 +152,38 @@ def cmd_convert(args) -> int:
         raise ConfigError(f"{args.input}: an ONNX graph the pedal does not recognise "
                           f"({model.why_not_numba}); it plays as it is, there is nothing to "
                           "convert")
+    if model.slimmable:  # one size goes into the ONNX file: --slim, or the largest
+        from .models.arch.slim import sizes
+
+        if args.slim == "auto":
+            from .models.info import pick_slim
+
+            model, _ = pick_slim(model, 64)
+            print(f"{args.input}: {model.slim_note} (on this machine: on a Pi choose with "
+                  "--slim V)")
+        else:
+            n = len(sizes(model.spec))
+            model = model.at_slim(args.slim)
+            print(f"{args.input}: {model.slim_note}" + ("" if args.slim is not None else
+                  f" (the largest of {n} sizes; --slim V writes another)"))
+    elif args.slim is not None:
+        raise ConfigError(f"--slim: {args.input} holds one size only")
     meta = {"source": str(args.input), "source_family": getattr(model, "family", "onnx")}
     for k, v in (model.metadata or {}).items():
         if isinstance(v, (str, int, float)):  # levels keep their names; the rest is history
             keep = k in ("loudness", "gain", "input_level_dbu", "output_level_dbu")
             meta[k if keep else f"source.{k}"] = v
+    if str(args.output).lower().endswith(".nam"):  # NAM's own format, for NAM's players too
+        from .models.formats.nam import write_nam
+
+        if args.quantize:
+            raise ConfigError("--quantize: a .nam file holds float weights only")
+        try:
+            write_nam(model.spec, args.output, metadata=meta)
+        except ModelError as exc:
+            raise ConfigError(f"{args.input}: {str(exc).split(': ', 1)[-1]}") from None
+        print(f"wrote {args.output}: {load_model(args.output).describe()}")
+        return 0
     try:
         write_onnx(model.spec, args.output, quantize=args.quantize, metadata=meta)
     except ImportError:
@@ -327,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
                    default=[32, 64, 128, 256], help="block sizes, e.g. 32,64,128,256")
     b.add_argument("--preset", help="preset whose chain is measured (default preset)")
     b.add_argument("--di", help="tuner: a folder of DI recordings (default ../shared/data/di)")
+    b.add_argument("--peers", metavar="DIR", help="models: NAM Core's and NeuralAudio's timing "
+                   "tools (scripts/peers/build.sh puts them in ~/.cache/pedal/peers), timed "
+                   "beside the pedal on the same files, interleaved, on one core")
+    b.add_argument("--rounds", type=int, default=5, help="models --peers: interleaved rounds")
     b.set_defaults(func=cmd_bench)
 
     i = sub.add_parser("info", help="what a model file is and what it costs")
@@ -336,12 +372,17 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--no-measure", action="store_true", help="skip the speed measurement")
     i.set_defaults(func=cmd_info)
 
-    c = sub.add_parser("convert", help="any loadable LSTM/GRU/WaveNet model to the pedal's ONNX")
+    c = sub.add_parser("convert", help="any loadable LSTM/GRU/WaveNet (NAM A1 and A2) model to "
+                       "the pedal's ONNX (OUT.onnx) or to .nam (OUT.nam)")
     c.add_argument("input")
     c.add_argument("output")
     c.add_argument("--quantize", choices=["int8"], help="store weights as int8 (kept only "
                    "when the error it adds is under an ESR of 0.01)")
     c.add_argument("--force", action="store_true", help="keep int8 weights whatever their error")
+    c.add_argument("--slim", type=_slim, metavar="V|auto",
+                   help="which size of a model of several sizes to write (0..1 as NAM Core's "
+                   "SetSlimmableSize; auto: the largest this machine plays at block 64; "
+                   "default: the largest)")
     c.set_defaults(func=cmd_convert)
 
     t = sub.add_parser("tuner", help="tune: readings for a recording, or a live needle")

@@ -111,3 +111,96 @@ def test_render_slim_flag_and_preset_key(tmp_path, capsys):
     assert main(["render", str(di), str(tmp_path / "c.wav"), "--model", str(model),
                  "--slim", "2"]) == 2
     assert "--slim: must be 0..1 or auto, got 2" in capsys.readouterr().err
+
+
+CONVERTIBLE = ["gating", "bottleneck_groups", "head_kernel", "slimmable2", "container",
+               "linear"]
+
+
+@pytest.mark.parametrize("name", CONVERTIBLE)
+def test_a_converted_a2_plays_as_nam_core_plays_the_original(tmp_path, name, capsys):
+    """``pedal convert`` to the pedal's ONNX, the file then run by onnxruntime (the graph as
+    written) and by the numba engine it is read back into, both against Core's output."""
+    from pedal.cli import main
+    from pedal.models.onnx.load import load_onnx
+
+    ref = np.load(CASES / f"{name}.npz")
+    x = case_input()
+    for slim in SLIMS.get(name, [None]):
+        key = "output" if slim is None else f"slim_{slim:g}"
+        out = tmp_path / f"{name}_{key}.onnx"
+        args = ["convert", str(CASES / f"{name}.nam"), str(out)]
+        assert main(args + ([] if slim is None else ["--slim", str(slim)])) == 0
+        for prefer in ("numba", "onnxruntime"):
+            m = load_onnx(out, prefer=prefer)
+            assert m.engine_kind == prefer
+            eng = m.make_engine()
+            eng.prepare(64)
+            y = run_blocks(eng, x, 64)
+            err = float(np.max(np.abs(y - ref[key])))
+            assert err < ATOL * max(1.0, float(np.max(np.abs(ref[key])))), (name, key, prefer,
+                                                                            err)
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, why", [
+    ("film", "a condition network (condition_dsp) has no ONNX form yet"),
+    ("post_head", "a post-stack head has no ONNX form yet")])
+def test_convert_says_which_a2_forms_it_cannot_write(tmp_path, capsys, name, why):
+    from pedal.cli import main
+
+    out = tmp_path / "x.onnx"
+    assert main(["convert", str(CASES / f"{name}.nam"), str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pedal: error:") and why in err and "\n" not in err, err
+    assert not out.exists()
+
+
+def test_convert_writes_the_largest_size_unless_told_and_keeps_the_lstm_prewarm(tmp_path,
+                                                                             capsys):
+    from pedal.cli import main
+
+    out = tmp_path / "c.onnx"
+    assert main(["convert", str(CASES / "container.nam"), str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "size 3 of 3" in said and "the largest of 3 sizes; --slim V writes another" in said
+    assert load_model(out).spec.arch == "wavenet-5x3+3x3-a2"
+    assert main(["convert", str(CASES / "linear.nam"), str(out), "--slim", "0.5"]) == 2
+    assert "--slim: " in capsys.readouterr().err
+    # an LSTM's half second of prewarm becomes the converted file's initial state
+    assert main(["convert", str(CASES / "container.nam"), str(out), "--slim", "0.2"]) == 0
+    conv = load_model(out)
+    assert conv.spec.prewarm == 0 and conv.spec.h0 is not None
+    assert np.abs(conv.spec.h0).max() > 1e-3  # the prewarmed state is not zeros here
+
+
+@pytest.mark.parametrize("name", [n for n in _names() if n != "linear"])
+def test_a2_written_as_nam_0_7_reads_back_to_the_same_numbers(tmp_path, name):
+    """``pedal convert X.nam Y.nam`` (one size of a slimmable file, say) writes NAM Core's
+    weight order: read back, every size plays Core's output of the original, bit for bit the
+    same as before writing. (NAM Core itself read such files identically when checked by hand
+    with scripts/peers/namref: the A2 example's smallest size and the post-stack head case.)"""
+    from pedal.cli import main
+
+    ref = np.load(CASES / f"{name}.npz")
+    x = case_input()
+    for slim in SLIMS.get(name, [None]):
+        key = "output" if slim is None else f"slim_{slim:g}"
+        out = tmp_path / f"{key}.nam"
+        args = ["convert", str(CASES / f"{name}.nam"), str(out)]
+        assert main(args + ([] if slim is None else ["--slim", str(slim)])) == 0
+        doc = json.loads(out.read_text())
+        orig = load_model(CASES / f"{name}.nam")
+        orig = orig.at_slim(slim) if slim is not None else orig
+        back = load_model(out)
+        assert back.spec.arch == orig.spec.arch and not back.slimmable
+        ys = []
+        for m in (orig, back):
+            eng = m.make_engine()
+            eng.prepare(64)
+            ys.append(run_blocks(eng, x, 64))
+        assert np.array_equal(ys[0], ys[1]), name
+        assert float(np.max(np.abs(ys[1] - ref[key]))) < ATOL * max(1.0, float(
+            np.max(np.abs(ref[key]))))
+        assert doc["version"] == ("0.5.4" if orig.spec.arch.startswith("lstm") or
+                                  orig.spec.is_a1 else "0.7.0")

@@ -196,28 +196,71 @@ def _recognise_wavenet(g: Graph, sig: Signature, sample_rate: int, name: str) ->
             if node.has(k):
                 a[k] = getattr(node[k], kind)()
         p, c, n_lay = f"a{i}", a["channels"], len(a["dilations"])
-        m = 2 * c if a["gated"] else c
+        x = _a2_fields(node, n_lay, c) if node.has("kernel_sizes") else {}
+        b = x.get("bottleneck", c)
+        ks = x.get("kernel_sizes", [a["kernel_size"]] * n_lay)
+        gating = x.get("gating", ["gated" if a["gated"] else "none"] * n_lay)
+        ms = [2 * b if g != "none" else b for g in gating]
         layer = lambda j, k, shape: get(f"{p}.l{j}.{k}", shape)  # noqa: E731
-        arrays.append(LayerArray(
+        h1 = x.get("head1x1", 0)
+        hk = x.get("head_kernel", 1)
+        head_w = get(f"{p}.head_w")
+        arr = LayerArray(
             a["input_size"], a["condition_size"], a["head_size"], c, a["kernel_size"],
             a["dilations"], a["activation"], a["gated"], a["head_bias"],
             get(f"{p}.rechannel", (c, a["input_size"])),
-            [layer(j, "conv_w", (m, c, a["kernel_size"])) for j in range(n_lay)],
-            [layer(j, "conv_b", (m,)) for j in range(n_lay)],
-            [layer(j, "mixin", (m, a["condition_size"])) for j in range(n_lay)],
-            [layer(j, "w1x1", (c, c)) for j in range(n_lay)],
-            [layer(j, "b1x1", (c,)) for j in range(n_lay)],
-            get(f"{p}.head_w")[:, :, 0],
+            [layer(j, "conv_w", (ms[j], c, ks[j])) for j in range(n_lay)],
+            [layer(j, "conv_b", (ms[j],)) for j in range(n_lay)],
+            [layer(j, "mixin", (ms[j], a["condition_size"])) for j in range(n_lay)],
+            [layer(j, "w1x1", (c, b)) for j in range(n_lay)] if x.get("layer1x1", True)
+            else [],
+            [layer(j, "b1x1", (c,)) for j in range(n_lay)] if x.get("layer1x1", True)
+            else [],
+            head_w[:, :, 0] if hk == 1 else head_w,
             get(f"{p}.head_b") if a["head_bias"] else None,
             get(f"{p}.rechannel_b", (c,)) if a.get("rechannel_bias") else None,
             a.get("gate_activation", "Sigmoid"),
             [layer(j, "layer_head", None)[:, :, 0] for j in range(n_lay)]
-            if a.get("layer_heads") else None))
+            if a.get("layer_heads") else None)
+        if x:
+            arr.kernel_sizes, arr.acts, arr.gating = ks, x["acts"], gating
+            arr.gate_acts, arr.bottleneck, arr.layer1x1 = x["gate_acts"], b, x["layer1x1"]
+            arr.head_dilation = x["head_dilation"]
+            if h1:
+                arr.head1x1_w = [layer(j, "head1x1", (h1, b)) for j in range(n_lay)]
+                arr.head1x1_b = [layer(j, "head1x1_b", (h1,)) for j in range(n_lay)]
+        arrays.append(arr)
     spec = WaveNetSpec(arrays, cfg["head_scale"].num(), sample_rate,
                        prewarm=cfg["prewarm"].bool() if cfg.has("prewarm") else True)
     if sig.h is None or sig.state_shape is None:
         raise ValueError("WaveNet graph without its state input 'h'")
     return spec
+
+
+def _a2_fields(node, n_lay: int, channels: int) -> dict:
+    """The NAM 0.7 fields of one array in ``pedal.wavenet`` (write.py adds them past A1)."""
+    from ..arch.wavenet import GATING, MAX_KERNEL, Activation
+
+    def acts(key):
+        out = []
+        for item in node[key].items():
+            item.list(2, 2)  # [name, [parameters]]
+            name, params = item.items()
+            params.list(0, 4096)
+            out.append(Activation(name.str(), tuple(v.num() for v in params.items())))
+        if len(out) != n_lay:
+            raise node[key].error(f"{len(out)} entries for {n_lay} layers")
+        return out
+
+    ks = [k.int(1, MAX_KERNEL) for k in node["kernel_sizes"].items()]
+    gating = [g.str(GATING) for g in node["gating"].items()]
+    if len(ks) != n_lay or len(gating) != n_lay:
+        raise node["kernel_sizes"].error(f"kernel sizes and gating modes for {n_lay} layers")
+    return {"kernel_sizes": ks, "gating": gating, "acts": acts("acts"),
+            "gate_acts": acts("gate_acts"), "bottleneck": node["bottleneck"].int(1, channels),
+            "layer1x1": node["layer1x1"].bool(), "head1x1": node["head1x1"].int(0, 4096),
+            "head_kernel": node["head_kernel"].int(1, MAX_KERNEL),
+            "head_dilation": node["head_dilation"].int(1, 1 << 16)}
 
 
 def _weights(g: Graph):

@@ -144,6 +144,15 @@ def spec_to_onnx(spec: RecurrentSpec, quantize: str | None = None, metadata: dic
                               producer_name="pedal")
     model.ir_version = 8
     meta = _meta_common(spec, quantize, metadata)
+    if spec.prewarm > 0:  # NAM's prewarm as the initial state: what its silence leaves
+        from dataclasses import replace
+
+        from ..arch.recurrent import RecurrentEngine
+
+        eng = RecurrentEngine(spec)
+        eng.prepare(64)  # reset runs the prewarm
+        spec = replace(spec, h0=eng._h.astype(np.float64).copy(),
+                       c0=eng._c.astype(np.float64).copy() if lstm else None, prewarm=0)
     if spec.h0 is not None:
         meta["pedal.h0"] = json.dumps(np.asarray(spec.h0).tolist())
     if spec.c0 is not None:
@@ -180,14 +189,35 @@ def write_onnx(spec, path, quantize: str | None = None, metadata: dict | None = 
 
 
 def wavenet_state_layout(spec):
-    """[(array, layer, channels, history length, offset)] of the flat state, and its size."""
+    """[(array, layer, channels, history length, offset)] of the flat state, and its size.
+    Layer -1 is an array's head input, which keeps a history when its kernel is longer than
+    one (NAM 0.7); its entry follows the array's layers."""
     out, off = [], 0
     for i, a in enumerate(spec.arrays):
         for j, d in enumerate(a.dilations):
-            n = (a.kernel_size - 1) * d
+            n = (a.kernel(j) - 1) * d
             out.append((i, j, a.channels, n, off))
             off += a.channels * n
+        n = (a.head_kernel - 1) * a.head_dilation
+        if n:
+            out.append((i, -1, a.head_inputs, n, off))
+            off += a.head_inputs * n
     return out, off
+
+
+def onnx_refusal(spec) -> str | None:
+    """Why a WaveNet has no ONNX form here, or None. The NAM 0.7 forms the graph does not
+    build yet: FiLM, a condition network, the post-stack head; a slimmable one is written at
+    one size (``pedal convert --slim``)."""
+    if spec.slimmable:
+        return "a slimmable WaveNet is written at one size: choose it with --slim"
+    if spec.condition is not None:
+        return "a WaveNet with a condition network (condition_dsp) has no ONNX form yet"
+    if spec.post_head is not None:
+        return "a WaveNet with a post-stack head has no ONNX form yet"
+    if any(a.films for a in spec.arrays):
+        return "a WaveNet with FiLM layers has no ONNX form yet"
+    return None
 
 
 def _meta_common(spec, quantize, metadata):
@@ -299,10 +329,22 @@ def wavenet_to_onnx(spec, quantize: str | None = None, metadata: dict | None = N
     from onnx import numpy_helper
 
     spec.validate()
+    why = onnx_refusal(spec)
+    if why:
+        raise ValueError(why)
     gb = _FlatStateGraph(quantize)
     node, init, conv, ints = gb.node, gb.init, gb.conv, gb.ints
 
-    def act(v, kind):
+    consts: dict[float, str] = {}
+
+    def const(v) -> str:
+        key = float(np.float32(v))
+        if key not in consts:
+            consts[key] = init(f"k{len(consts)}", np.array(key, np.float32))
+        return consts[key]
+
+    def act(v, kind, params=(), channels=0):
+        """The activation ``kind`` (an arch.wavenet.Activation name) with its parameters."""
         if kind == "Tanh":
             return node("Tanh", [v])
         if kind == "Sigmoid":
@@ -310,13 +352,30 @@ def wavenet_to_onnx(spec, quantize: str | None = None, metadata: dict | None = N
         if kind == "ReLU":
             return node("Relu", [v])
         if kind == "LeakyReLU":
-            return node("LeakyRelu", [v], alpha=0.01)
+            return node("LeakyRelu", [v], alpha=float(params[0]) if params else 0.01)
+        if kind == "PReLU":  # one slope, or one per channel
+            slopes = np.broadcast_to(np.asarray(params, np.float32), (channels,))
+            return node("PRelu", [v, init(f"prelu{gb.count}", slopes.reshape(1, channels, 1))])
+        if kind == "SiLU":
+            return node("Mul", [v, node("Sigmoid", [v])])
+        if kind == "Hardswish":
+            return node("HardSwish", [v])
+        if kind == "LeakyHardtanh":
+            lo, hi, s_lo, s_hi = (float(p) for p in params)
+            below = node("Mul", [node("Min", [node("Sub", [v, const(lo)]), const(0.0)]),
+                                 const(s_lo)])
+            above = node("Mul", [node("Max", [node("Sub", [v, const(hi)]), const(0.0)]),
+                                 const(s_hi)])
+            return node("Add", [node("Add", [node("Clip", [v, const(lo), const(hi)]), below]),
+                                above])
         if kind == "Softsign":
             return node("Softsign", [v])
         if kind == "Hardtanh":
             return node("Clip", [v, "c_m1", "c_p1"])
         if kind == "Linear":
             return v
+        if kind != "Fasttanh":
+            raise ValueError(f"activation {kind} has no ONNX form")
         # Fasttanh: NAM's rational approximation, exactly as the numba engine computes it
         av = node("Abs", [v])
         x2 = node("Mul", [v, v])
@@ -340,7 +399,7 @@ def wavenet_to_onnx(spec, quantize: str | None = None, metadata: dict | None = N
     where = {(i, j): (n, off) for i, j, _, n, off in layout}
     for i, a in enumerate(spec.arrays):
         p = f"a{i}"
-        c = a.channels
+        c, b = a.channels, a.b
         z = conv(layer_in, f"{p}.rechannel", a.rechannel[:, :, None],
                  f"{p}.rechannel_b" if a.rechannel_b is not None else None, a.rechannel_b)
         acc = head
@@ -350,35 +409,63 @@ def wavenet_to_onnx(spec, quantize: str | None = None, metadata: dict | None = N
             zin = gb.with_history(z, q, c, n, off) if n else z
             v = conv(zin, f"{q}.conv_w", a.conv_w[j], f"{q}.conv_b", a.conv_b[j], dil=d)
             v = node("Add", [v, conv(cond, f"{q}.mixin", a.mixin[j][:, :, None])])
-            if a.gated:
-                lo = node("Slice", [v, ints(f"{q}.g0", [0]), ints(f"{q}.g1", [c]), "ax1"])
-                hi = node("Slice", [v, ints(f"{q}.g1b", [c]), ints(f"{q}.g2", [2 * c]), "ax1"])
-                v = node("Mul", [act(lo, a.activation), act(hi, a.gate_activation)])
+            f, g = a.act(j), a.gate_act(j)
+            if a.gate(j) == "none":
+                v = act(v, f.name, f.params, b)
             else:
-                v = act(v, a.activation)
-            part = conv(v, f"{q}.layer_head", a.layer_head_w[j][:, :, None]) \
-                if a.layer_head_w else v
+                lo = node("Slice", [v, ints(f"{q}.g0", [0]), ints(f"{q}.g1", [b]), "ax1"])
+                hi = node("Slice", [v, ints(f"{q}.g1b", [b]), ints(f"{q}.g2", [2 * b]), "ax1"])
+                gv = act(hi, g.name, g.params, b)
+                if a.gate(j) == "gated":
+                    v = node("Mul", [act(lo, f.name, f.params, b), gv])
+                else:  # blended: lo + alpha (act(lo) - lo), as the numba kernel computes it
+                    v = node("Add", [lo, node("Mul", [gv, node(
+                        "Sub", [act(lo, f.name, f.params, b), lo])])])
+            if a.head1x1_w:
+                part = conv(v, f"{q}.head1x1", a.head1x1_w[j][:, :, None], f"{q}.head1x1_b",
+                            a.head1x1_b[j])
+            elif a.layer_head_w:
+                part = conv(v, f"{q}.layer_head", a.layer_head_w[j][:, :, None])
+            else:
+                part = v
             acc = part if acc is None else node("Add", [acc, part])
-            z = node("Add", [z, conv(v, f"{q}.w1x1", a.w1x1[j][:, :, None], f"{q}.b1x1",
-                                     a.b1x1[j])])
+            if a.layer1x1:
+                z = node("Add", [z, conv(v, f"{q}.w1x1", a.w1x1[j][:, :, None], f"{q}.b1x1",
+                                         a.b1x1[j])])
         if acc is None:  # an array with no layers is refused by validate; keep the graph sane
             raise ValueError(f"layer array {i} has no layers")
-        head = conv(acc, f"{p}.head_w", a.head_w[:, :, None],
-                    f"{p}.head_b" if a.head_b is not None else None, a.head_b)
+        hw = a.head_w if a.head_w.ndim == 3 else a.head_w[:, :, None]
+        if (i, -1) in where:
+            n, off = where[(i, -1)]
+            acc = gb.with_history(acc, f"{p}.head", a.head_inputs, n, off)
+        head = conv(acc, f"{p}.head_w", hw, f"{p}.head_b" if a.head_b is not None else None,
+                    a.head_b, dil=a.head_dilation)
         layer_in = z
     init("head_scale", f32(spec.head_scale))
     y = node("Mul", [node("Slice", [head, ints("y0", [0]), ints("y1", [1]), "ax1"]),
                      "head_scale"])
-    config = {
-        "head_scale": spec.head_scale, "prewarm": spec.prewarm,
-        "arrays": [{"input_size": a.input_size, "condition_size": a.condition_size,
-                    "head_size": a.head_size, "channels": a.channels,
-                    "kernel_size": a.kernel_size, "dilations": list(a.dilations),
-                    "activation": a.activation, "gated": a.gated,
-                    "head_bias": a.head_b is not None,
-                    "rechannel_bias": a.rechannel_b is not None,
-                    "gate_activation": a.gate_activation,
-                    "layer_heads": bool(a.layer_head_w)} for a in spec.arrays]}
+    arrays = []
+    for a in spec.arrays:
+        d = {"input_size": a.input_size, "condition_size": a.condition_size,
+             "head_size": a.head_size, "channels": a.channels,
+             "kernel_size": a.kernel_size, "dilations": list(a.dilations),
+             "activation": a.activation, "gated": a.gated,
+             "head_bias": a.head_b is not None,
+             "rechannel_bias": a.rechannel_b is not None,
+             "gate_activation": a.gate_activation,
+             "layer_heads": bool(a.layer_head_w)}
+        if not a.is_a1:  # NAM 0.7: what the reader needs beyond A1's layout
+            n = a.n_layers
+            d.update(kernel_sizes=[a.kernel(j) for j in range(n)],
+                     acts=[[a.act(j).name, list(a.act(j).params)] for j in range(n)],
+                     gating=[a.gate(j) for j in range(n)],
+                     gate_acts=[[a.gate_act(j).name, list(a.gate_act(j).params)]
+                                for j in range(n)],
+                     bottleneck=a.b, layer1x1=a.layer1x1,
+                     head1x1=int(a.head1x1_w[0].shape[0]) if a.head1x1_w else 0,
+                     head_kernel=a.head_kernel, head_dilation=a.head_dilation)
+        arrays.append(d)
+    config = {"head_scale": spec.head_scale, "prewarm": spec.prewarm, "arrays": arrays}
     model = gb.finish(y, size, "pedal_amp_wavenet", spec, metadata, "wavenet", config)
     if spec.prewarm:
         h0 = _prewarm(model, size, spec.receptive_field + 1)
