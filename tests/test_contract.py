@@ -234,7 +234,7 @@ def test_engine_buffers_start_on_cache_lines():
     from pedal.dsp import aligned
     from pedal.tools.bench_models import random_recurrent, random_wavenet
     from pedal.models.arch.recurrent import RecurrentEngine
-    from pedal.models.arch.wavenet import WaveNetEngine
+    from pedal.models.arch.wavenet_engine import WaveNetEngine
 
     a = aligned.copy(np.arange(7, dtype=np.float64)[1:], np.float32)
     assert a.ctypes.data % 64 == 0 and a.dtype == np.float32 and a.tolist() == [1, 2, 3, 4, 5, 6]

@@ -105,7 +105,7 @@ def test_other_onnx_interfaces_are_mapped(shared):
 
 def test_fast_tanh_is_nams_formula_and_close_to_exact(shared):
     from pedal.kernels.activations import activate
-    from pedal.models.arch.wavenet import WaveNetEngine
+    from pedal.models.arch.wavenet_engine import WaveNetEngine
 
     # the formula as NAM's activations.h writes it (the spec's rounded constants)
     x = np.linspace(-6, 6, 2001)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .arch import linear, recurrent, smartamppro, wavenet
+from .arch.wavenet_engine import WaveNetEngine
 from .formats import guitarml, keras, nam, smartamppro as smartamppro_json, wavenetva
 
 
@@ -46,7 +47,7 @@ ONNX_TITLE = "ONNX"
 
 ARCHITECTURES = (
     Architecture(recurrent.RecurrentSpec, recurrent.RecurrentEngine, recurrent.examples),
-    Architecture(wavenet.WaveNetSpec, wavenet.WaveNetEngine, wavenet.examples),
+    Architecture(wavenet.WaveNetSpec, WaveNetEngine, wavenet.examples),
     Architecture(smartamppro.SmartAmpProSpec, smartamppro.SmartAmpProEngine,
                  smartamppro.examples),
     Architecture(linear.LinearSpec, linear.LinearEngine, linear.examples),
