@@ -62,3 +62,58 @@ def test_the_resampler_peers_do_the_same_round_trip():
         rest = y - basis @ fit
         assert abs(np.hypot(*fit) - 0.5) < 0.005, (name, np.hypot(*fit))
         assert 20 * np.log10(np.max(np.abs(rest)) / 0.5) < -60, name  # no gaps, no clicks
+
+
+def _fake_peer(path, body):
+    import sys
+
+    path.write_text(f"#!{sys.executable}\n" + body)
+    path.chmod(0o755)
+
+
+PEER_BODY = '''import json, sys
+import numpy as np
+args = [a for a in sys.argv[1:]]
+reps = int(args[args.index("--time") + 1]) if "--time" in args else 0
+model, block, inp, out = args[:4]
+x = np.fromfile(inp, np.float32)
+if {right}:
+    from pedal.models import load_model
+    from pedal.dsp.run import run_blocks
+    eng = load_model(model).make_engine(fast_tanh=True)
+    eng.prepare(int(block))
+    y = run_blocks(eng, x, int(block))
+else:
+    y = x  # the input back: not what the model computes
+if out != "-":
+    y.astype(np.float32).tofile(out)
+if reps:
+    print(json.dumps({{"reps": [10.0 + i for i in range(reps)]}}))
+'''
+
+
+def test_peers_are_timed_only_when_they_compute_what_the_pedal_does(tmp_path):
+    """The side-by-side bench with two stand-in peers: one that computes the model (timed, its
+    ratio made from the same run), one that does not (refused with the difference)."""
+    from pedal.tools.bench_peers import measure, table
+
+    _fake_peer(tmp_path / "namref_native", PEER_BODY.format(right=True))
+    _fake_peer(tmp_path / "natime_native", PEER_BODY.format(right=False))
+    rows = measure(tmp_path, blocks=(64,), rounds=2, reps=2, seconds=0.2, names=("nano",))
+    got = {r["engine"]: r for r in rows}
+    assert got["Core native"]["best"] == 11.0 and got["Core native"]["passes"] == 4
+    assert "differs from the pedal's by" in got["NeuralAudio native"]["error"]
+    assert got["pedal"]["passes"] == 4 and got["pedal"]["best"] > 0
+    text = table(rows)
+    ratio = got["pedal"]["best"] / 11.0
+    assert "| nano | 64 |" in text and f"| {ratio:.2f} |" in text
+
+
+def test_without_peers_the_bench_says_so_and_times_the_pedal(tmp_path, capsys):
+    assert main(["bench", "models", "--peers", str(tmp_path), "--blocks", "64", "--rounds",
+                 "1", "--seconds", "0.05", "--json"]) == 0
+    cap = capsys.readouterr()
+    assert "no peer tools in" in cap.err
+    rows = json.loads(cap.out)
+    assert {r["engine"] for r in rows} == {"pedal", "pedal fast-tanh"}
+    assert {r["model"] for r in rows} >= {"a2-full", "a2-slim", "standard", "lstm-1x16"}

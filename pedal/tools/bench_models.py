@@ -2,8 +2,8 @@
 onnxruntime and PyTorch running the same model in the same run (when they are installed).
 
 The models are the standard sizes of the ecosystem with random weights (speed does not
-depend on the values): NAM WaveNet standard / lite / feather / nano, LSTM 1x16 / 1x20 / 1x40
-(NAM feather, NeuralPi, Proteus), GRU 1x32.
+depend on the values): NAM WaveNet standard / lite / feather / nano, NAM 0.7's A2 at its full
+and smallest slim size, LSTM 1x16 / 1x20 / 1x40 (NAM feather, NeuralPi, Proteus), GRU 1x32.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from ..models import ModelFile
 from ..dsp.run import stream_seconds
 from ..models.arch.recurrent import RecurrentLayer, RecurrentSpec
-from ..models.arch.wavenet import LayerArray, WaveNetSpec
+from ..models.arch.wavenet import Activation, LayerArray, WaveNetSpec
 
 SR = 48000
 _WN = {  # (channels, head) of array 1 and 2; dilations of array 1 and 2 (NAM trainer presets)
@@ -32,8 +32,29 @@ _WN = {  # (channels, head) of array 1 and 2; dilations of array 1 and 2 (NAM tr
 }
 
 
+# NAM 0.7 "A2" (the shapes of NAM Core's example_models/A2.nam): one array of 23 layers,
+# kernel 6 (15 at two layers), LeakyReLU, a 1x1 per layer, a head convolution of kernel 16;
+# full size 8 channels, its smallest slim size 3
+_A2_DIL = [1, 3, 7, 17, 41, 101, 239] * 2 + [1, 13] + [1, 3, 7, 17, 41, 101, 239]
+_A2_K = [6] * 14 + [15, 15] + [6] * 7
+_A2 = {"a2-full": 8, "a2-slim": 3}
+
+
+def random_a2(channels: int, rng) -> WaveNetSpec:
+    c, n = channels, len(_A2_DIL)
+    r = lambda *s: rng.standard_normal(s) * (0.5 / np.sqrt(s[1] if len(s) > 1 else s[0]))  # noqa: E731
+    arr = LayerArray(1, 1, 1, c, 6, list(_A2_DIL), "LeakyReLU", False, True, r(c, 1),
+                     [r(c, c, k) for k in _A2_K], [r(c) for _ in range(n)],
+                     [r(c, 1) for _ in range(n)], [r(c, c) for _ in range(n)],
+                     [r(c) for _ in range(n)], r(1, c, 16), r(1),
+                     kernel_sizes=list(_A2_K), acts=[Activation("LeakyReLU", (0.01,))] * n)
+    return WaveNetSpec([arr], 0.01)
+
+
 def random_wavenet(name: str, seed: int = 0) -> WaveNetSpec:
     rng = np.random.default_rng(seed)
+    if name in _A2:
+        return random_a2(_A2[name], rng)
     (c1, h1), (c2, h2), d1, d2 = _WN[name]
     arrays = []
     for cin, (c, hd), dil, bias in ((1, (c1, h1), d1, False), (c1, (c2, h2), d2, True)):
@@ -57,7 +78,7 @@ def random_recurrent(cell: str, hidden: int, seed: int = 0) -> RecurrentSpec:
 
 def _models():
     out = [(f"nam-wavenet-{n}", random_wavenet(n)) for n in ("standard", "lite", "feather",
-                                                              "nano")]
+                                                              "nano", "a2-full", "a2-slim")]
     out += [("lstm-1x16", random_recurrent("lstm", 16)), ("lstm-1x20", random_recurrent(
         "lstm", 20)), ("lstm-1x40", random_recurrent("lstm", 40)),
         ("gru-1x32", random_recurrent("gru", 32))]
