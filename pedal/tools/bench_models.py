@@ -162,6 +162,8 @@ def measure_models(seconds: float, blocks, budget_s: float = 3.0) -> list[dict]:
                 ort.prepare(block)
                 add(name, "onnxruntime", block, timed(ort.process),
                     "stateful block call, I/O bound to buffers")
+            if isinstance(spec, WaveNetSpec) and not spec.is_a1:
+                continue  # the PyTorch peer builds A1 layers only
             try:
                 add(name, "pytorch", block, timed(_torch_peer(spec, block)),
                     "nn.LSTM/GRU with state" if isinstance(spec, RecurrentSpec) else
