@@ -82,13 +82,27 @@ def test_linear_plays_weights_0_on_the_newest_sample_as_nam_core_does():
     assert np.max(np.abs(run_blocks(eng, x, 64) - ref)) < 1e-6
 
 
-def test_auto_picks_the_largest_size_within_the_budget_and_says_why():
+def test_auto_picks_the_largest_size_within_the_budget_and_says_why(monkeypatch):
+    from pedal.models import info
     from pedal.models.info import pick_slim
 
     m = load_model(CASES / "container.nam")
+    chosen, load = pick_slim(m, 64, 0.5)  # timed on this machine: whichever size fits here
+    assert 0 < load < 0.5 and "auto: the largest of 3 sizes within the budget at block 64" \
+        in chosen.slim_note
+    # the choice itself, with each size's speed given: the largest that fits, largest first
+    speed = {"lstm-1x6": 40.0, "lstm-2x8": 3.0, "wavenet-5x3+3x3-a2": 1.5}
+    timed = []
+
+    def fake_xrt(model, *args, **kw):
+        timed.append(model.spec.arch)
+        return speed[model.spec.arch]
+    monkeypatch.setattr(info, "measure_xrt", fake_xrt)
     chosen, load = pick_slim(m, 64, 0.5)
-    assert chosen.spec.arch == "wavenet-5x3+3x3-a2" and 0 < load < 0.5
-    assert "auto: the largest of 3 sizes within the budget at block 64" in chosen.slim_note
+    assert chosen.spec.arch == "lstm-2x8" and load == pytest.approx(1 / 3.0)
+    assert timed == ["wavenet-5x3+3x3-a2", "lstm-2x8"]  # stops at the first that fits
+    assert "too slow: wavenet-5x3+3x3-a2 needs 67% of each block" in chosen.slim_note
+    monkeypatch.undo()
     with pytest.raises(ModelError) as e:  # a budget nothing meets: every size's figure
         pick_slim(m, 64, 1e-6)
     msg = str(e.value)
