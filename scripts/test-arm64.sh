@@ -30,6 +30,8 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+EXTRA=""  # the pytest arguments, quoted for the shell inside (none: nothing, not '')
+[ "${#PYTEST[@]}" -gt 0 ] && EXTRA=$(printf '%q ' "${PYTEST[@]}")
 [ "$(id -u)" = 0 ] || { echo "test-arm64: run as root (chroot, mounts, binfmt)" >&2; exit 1; }
 [ "$(uname -m)" = x86_64 ] || { echo "test-arm64: for an x86_64 host" >&2; exit 1; }
 t0=$(date +%s)
@@ -152,7 +154,7 @@ run /bin/sh -c 'cd /src && /opt/venv/bin/pedal warmup'
 
 if [ "$MODE" = full ]; then
     step "the test suite"
-    run /bin/sh -c "cd /src && exec /opt/venv/bin/python -m pytest -q -p no:cacheprovider $(printf '%q ' "${PYTEST[@]}")"
+    run /bin/sh -c "cd /src && exec /opt/venv/bin/python -m pytest -q -p no:cacheprovider $EXTRA"
     step "done"
     exit 0
 fi
@@ -164,7 +166,7 @@ if [ "$MODE" = ci ]; then
     step "the CI subset of the test suite"
     run /bin/sh -c "cd /src && exec /opt/venv/bin/python -m pytest -q -p no:cacheprovider -rs \
         --durations=8 tests/test_golden.py tests/test_nam_a2.py tests/test_contract.py \
-        tests/test_daemon.py tests/test_pedalpi.py $(printf '%q ' "${PYTEST[@]}")"
+        tests/test_daemon.py tests/test_pedalpi.py $EXTRA"
 fi
 
 # -- scripts/install-pi.sh as on a fresh Raspberry Pi OS, then the service's own command ------
