@@ -26,7 +26,11 @@ def test_bench_models_json_rows(capsys):
     engines = {(r["model"], r["engine"]) for r in rows}
     for model in ("nam-wavenet-standard", "nam-wavenet-nano", "lstm-1x16", "gru-1x32"):
         assert (model, "pedal-numba") in engines
-    assert ("lstm-1x20", "onnxruntime") in engines and ("lstm-1x20", "pytorch") in engines
+    assert ("lstm-1x20", "onnxruntime") in engines
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is not None:  # the PyTorch peer runs when installed
+        assert ("lstm-1x20", "pytorch") in engines
     assert all(r["xrt"] > 0 and r["samples_per_s"] > 0 and r["block"] == 64 for r in rows)
 
 
