@@ -87,9 +87,9 @@ def test_auto_picks_the_largest_size_within_the_budget_and_says_why(monkeypatch)
     from pedal.models.info import pick_slim
 
     m = load_model(CASES / "container.nam")
-    chosen, load = pick_slim(m, 64, 0.5)  # timed on this machine: whichever size fits here
-    assert 0 < load < 0.5 and "auto: the largest of 3 sizes within the budget at block 64" \
-        in chosen.slim_note
+    chosen, load = pick_slim(m, 64, 1e9)  # timed on this machine (any machine fits this)
+    assert chosen.spec.arch == "wavenet-5x3+3x3-a2" and load > 0
+    assert "auto: the largest of 3 sizes within the budget at block 64" in chosen.slim_note
     # the choice itself, with each size's speed given: the largest that fits, largest first
     speed = {"lstm-1x6": 40.0, "lstm-2x8": 3.0, "wavenet-5x3+3x3-a2": 1.5}
     timed = []
