@@ -159,14 +159,14 @@ if [ "$MODE" = full ]; then
     exit 0
 fi
 if [ "$MODE" = ci ]; then
-    # The CI subset (the whole suite takes over an hour emulated on 2 cores; this keeps
-    # .ci/run within its 90 minutes): every model family's goldens and NAM Core's cases, the
-    # block contract (chunking, reset, latency, no allocation) of every block and engine, the
-    # daemon in-process with the fake backend, and the Pedal Pi board's fake ADC and PWM.
+    # The CI subset, sized to keep .ci/run well inside its 90 minutes on a cold machine (the
+    # whole suite takes over an hour emulated on 2 cores; golden + NAM cases about 6 min):
+    # every model family's goldens and NAM Core's 0.7 cases (the numerics NEON could change)
+    # and the Pedal Pi board's fakes; the daemon is then exercised end to end by the install
+    # check below. The contract and the in-process daemon tests run in the full script.
     step "the CI subset of the test suite"
     run /bin/sh -c "cd /src && exec /opt/venv/bin/python -m pytest -q -p no:cacheprovider -rs \
-        --durations=8 tests/test_golden.py tests/test_nam_a2.py tests/test_contract.py \
-        tests/test_daemon.py tests/test_pedalpi.py $EXTRA"
+        --durations=8 tests/test_golden.py tests/test_nam_a2.py tests/test_pedalpi.py $EXTRA"
 fi
 
 # -- scripts/install-pi.sh as on a fresh Raspberry Pi OS, then the service's own command ------
