@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dsp.run import run_blocks
 from ..models import load_model
 from ..models.formats.nam import write_nam
 from .bench_models import SR, random_wavenet
@@ -94,8 +95,8 @@ def _peer_passes(tool: Path, args: list[str], path: Path, block: int, inp: Path,
         return f"did not run: {exc}"
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode or not lines:
-        return (out.stdout + out.stderr).strip().splitlines()[-1:][0] if \
-            (out.stdout + out.stderr).strip() else f"exit code {out.returncode}"
+        said = (out.stdout + out.stderr).strip().splitlines()
+        return said[-1] if said else f"exit code {out.returncode}"
     return [float(v) for v in json.loads(lines[-1])["reps"]]
 
 
@@ -152,8 +153,6 @@ def measure(peers_dir, blocks=(32, 64, 256), rounds: int = 5, reps: int = 5,
         for name, path in models.items():  # each peer must compute what the pedal computes
             eng = load_model(path).make_engine(fast_tanh=True)
             eng.prepare(64)
-            from ..dsp.run import run_blocks
-
             want = run_blocks(eng, x, 64)
             for label, (tool, args) in peers.items():
                 why = _agrees(tool, args, path, 64, inp, want, tmp)

@@ -199,6 +199,11 @@ class RecurrentEngine:
                 self.process(z)
             self._warm = (self._h.copy(), self._c.copy())
 
+    def state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the hidden and cell state [L, H] as float64 (after prepare: the initial
+        state, prewarmed when the spec asks for it)."""
+        return self._h.astype(np.float64), self._c.astype(np.float64)
+
     def process(self, x: np.ndarray, in_gain: float = 1.0, out_gain: float = 1.0) -> None:
         """x: float32 [n], n <= max_block, in place."""
         self._kernel(x, x.shape[0], in_gain, out_gain, *self._args)

@@ -249,7 +249,7 @@ def _a2_fields(node, n_lay: int, channels: int) -> dict:
             params.list(0, 4096)
             out.append(Activation(name.str(), tuple(v.num() for v in params.items())))
         if len(out) != n_lay:
-            raise node[key].error(f"{len(out)} entries for {n_lay} layers")
+            raise node[key].error(f"{len(out)} entries for {n_lay} layers", show=False)
         return out
 
     ks = [k.int(1, MAX_KERNEL) for k in node["kernel_sizes"].items()]

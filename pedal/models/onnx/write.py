@@ -151,8 +151,8 @@ def spec_to_onnx(spec: RecurrentSpec, quantize: str | None = None, metadata: dic
 
         eng = RecurrentEngine(spec)
         eng.prepare(64)  # reset runs the prewarm
-        spec = replace(spec, h0=eng._h.astype(np.float64).copy(),
-                       c0=eng._c.astype(np.float64).copy() if lstm else None, prewarm=0)
+        h, c = eng.state()
+        spec = replace(spec, h0=h, c0=c if lstm else None, prewarm=0)
     if spec.h0 is not None:
         meta["pedal.h0"] = json.dumps(np.asarray(spec.h0).tolist())
     if spec.c0 is not None:
