@@ -189,7 +189,8 @@ run /bin/bash -c "rm -f $SOCK; runuser -u pedal -- env NUMBA_CACHE_DIR=/var/cach
     $EXEC --backend fake --socket $SOCK > /tmp/pedal-arm64.log 2>&1 & pid=\$!; \
     for i in \$(seq 1 600); do \
         grep -q 'ready in' /tmp/pedal-arm64.log && \
-            /opt/pedal/.venv/bin/pedal status --socket $SOCK > /tmp/status.txt 2>&1 && break; \
+            /opt/pedal/.venv/bin/pedal status --socket $SOCK > /tmp/status.txt 2>&1 && \
+            grep -q '^  audio      fake' /tmp/status.txt && break; \
         kill -0 \$pid 2>/dev/null || break; sleep 1; done; \
     kill \$pid 2>/dev/null; wait \$pid 2>/dev/null; \
     cat /tmp/status.txt; grep -q '^  audio      fake' /tmp/status.txt || { cat /tmp/pedal-arm64.log; exit 1; }"
