@@ -125,8 +125,11 @@ def pyaudio_blocks(device=None, sample_rate=48000, block=256):
             index = int(device)
         stream = pa.open(format=pyaudio.paFloat32, channels=1, rate=int(sample_rate),
                          input=True, frames_per_buffer=block, input_device_index=index)
-        while True:
-            data = stream.read(block, exception_on_overflow=False)
-            yield np.frombuffer(data, dtype=np.float32).copy()
+        try:
+            while True:
+                data = stream.read(block, exception_on_overflow=False)
+                yield np.frombuffer(data, dtype=np.float32).copy()
+        finally:  # closed before PortAudio is terminated: JACK can hang on an open stream
+            stream.close()
     finally:
         pa.terminate()
