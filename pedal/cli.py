@@ -109,6 +109,10 @@ def cmd_bench(args) -> int:
 
         di = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "di"
         return run_tuner_bench(as_json=args.json, di_dir=args.di or di)
+    if args.what == "match":
+        from .match.bench import run_match_bench
+
+        return run_match_bench(as_json=args.json, cases=args.rounds, minutes=args.minutes)
     from .tools.bench import run_chain_bench
 
     return run_chain_bench(seconds=args.seconds, blocks=args.blocks, as_json=args.json,
@@ -350,9 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_render)
 
     b = sub.add_parser("bench", help="speed against peers measured in the same run")
-    b.add_argument("what", nargs="?", choices=["chain", "models", "tuner"], default="chain",
-                   help="the preset's chain stage by stage (default), every model engine, or "
-                   "the tuner's accuracy")
+    b.add_argument("what", nargs="?", choices=["chain", "models", "tuner", "match"],
+                   default="chain", help="the preset's chain stage by stage (default), every "
+                   "model engine, the tuner's accuracy, or pedal match against hidden rigs")
     b.add_argument("--json", action="store_true", help="print a JSON list")
     b.add_argument("--seconds", type=float, default=10.0, help="audio per measurement")
     b.add_argument("--blocks", type=lambda s: [int(v) for v in s.split(",")],
@@ -362,7 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--peers", metavar="DIR", help="models: NAM Core's and NeuralAudio's timing "
                    "tools (scripts/peers/build.sh puts them in ~/.cache/pedal/peers), timed "
                    "beside the pedal on the same files, interleaved, on one core")
-    b.add_argument("--rounds", type=int, default=5, help="models --peers: interleaved rounds")
+    b.add_argument("--rounds", type=int, default=5, help="models --peers: interleaved rounds; "
+                   "match: cases per tier")
+    b.add_argument("--minutes", type=float, default=3.0, help="match: each case's budget")
     b.set_defaults(func=cmd_bench)
 
     i = sub.add_parser("info", help="what a model file is and what it costs")
@@ -424,10 +430,12 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("warmup", help="compile and cache every numba kernel")
     w.set_defaults(func=cmd_warmup)
 
-    from .train.commands import add_compress_parser, add_train_parser# no torch imported
+    from .match.cli import add_match_parser
+    from .train.commands import add_compress_parser, add_train_parser  # no torch imported
 
     add_train_parser(sub)
     add_compress_parser(sub)
+    add_match_parser(sub)
     return ap
 
 
