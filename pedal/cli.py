@@ -112,7 +112,8 @@ def cmd_bench(args) -> int:
     if args.what == "match":
         from .match.bench import run_match_bench
 
-        return run_match_bench(as_json=args.json, cases=args.rounds, minutes=args.minutes)
+        return run_match_bench(as_json=args.json, cases=args.rounds, minutes=args.minutes,
+                               capture=args.capture)
     from .tools.bench import run_chain_bench
 
     return run_chain_bench(seconds=args.seconds, blocks=args.blocks, as_json=args.json,
@@ -369,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--rounds", type=int, default=5, help="models --peers: interleaved rounds; "
                    "match: cases per tier")
     b.add_argument("--minutes", type=float, default=3.0, help="match: each case's budget")
+    b.add_argument("--capture", action="store_true", help="match: also tier 4, beyond the "
+                   "library, with and without pedal match --capture (needs .[train])")
     b.set_defaults(func=cmd_bench)
 
     i = sub.add_parser("info", help="what a model file is and what it costs")

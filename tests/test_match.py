@@ -21,7 +21,8 @@ from pedal.errors import PedalError
 from pedal.kernels.dtw import dtw_backtrack, dtw_band, new_work
 from pedal.match import align as align_mod
 from pedal.match.align import align
-from pedal.match.command import _render_preset, match, write_preset
+from pedal.match.command import match
+from pedal.match.output import render_preset, write_preset
 from pedal.match.distance import ltas_db, mrstft_db
 from pedal.match.eqfit import GRID, fit_eq, response_db
 from pedal.synth.guitar import guitar_riff
@@ -226,7 +227,7 @@ def test_a_rig_built_from_library_parts_is_found(shared, tmp_path):
     di = di[: 16 * SR]
     hidden = _hidden(tmp_path, models[1], 6.0, irs[0], [Band("peak", 700, 4, 1.0)])
     record = np.concatenate([np.zeros(SR // 3, np.float32),
-                             _render_preset(hidden, resample(di, SR, int(SR * 1.01)))])
+                             render_preset(hidden, resample(di, SR, int(SR * 1.01)))])
     sf.write(tmp_path / "record.wav", record, SR)
     sf.write(tmp_path / "di.wav", di, SR)
     out = tmp_path / "presets" / "match.yaml"
@@ -237,9 +238,9 @@ def test_a_rig_built_from_library_parts_is_found(shared, tmp_path):
     assert rep.input_gain_db == pytest.approx(6.0, abs=3.1)
     assert any("broken.nam" in s for s in rep.skipped)
     # the preset plays as written, on the pedal's own chain, close to the truth
-    truth = _render_preset(hidden, di)
-    got = mrstft_db(truth, _render_preset(out, di))
-    default = mrstft_db(truth, _render_preset(paths.DEFAULT_PRESET, di))
+    truth = render_preset(hidden, di)
+    got = mrstft_db(truth, render_preset(out, di))
+    default = mrstft_db(truth, render_preset(paths.DEFAULT_PRESET, di))
     assert got < 2.0 and got < 0.6 * default, (got, default)
     doc = yaml.safe_load(out.read_text())
     assert not Path(doc["amp"]["model"]).is_absolute()
@@ -252,7 +253,7 @@ def pair(tmp_path_factory, riff):
     """A record made with the default preset (behind a lead-in) and its DI."""
     tmp = tmp_path_factory.mktemp("pair")
     di = riff[: 8 * SR]
-    rec = np.concatenate([np.zeros(SR, np.float32), _render_preset(paths.DEFAULT_PRESET, di)])
+    rec = np.concatenate([np.zeros(SR, np.float32), render_preset(paths.DEFAULT_PRESET, di)])
     sf.write(tmp / "di.wav", di, SR)
     sf.write(tmp / "record.flac", rec, SR)
     return tmp
@@ -318,3 +319,48 @@ def test_bad_input_gets_one_line_and_no_preset(pair, tmp_path, case, expect):
     assert lines and expect in lines[-1], r.stderr
     assert "Traceback" not in r.stderr
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------------- --capture
+def test_capture_trains_on_the_aligned_frames_and_keeps_only_a_better_model(pair, tmp_path):
+    pytest.importorskip("torch")
+    import pedal.match.capture as cap_mod
+
+    out = tmp_path / "m.yaml"
+    rep = match(pair / "record.flac", pair / "di.wav", out, minutes=0.25, capture=True,
+                bundled=True)
+    line = [n for n in rep.notes if n.startswith("capture:")]
+    assert line and "steps in" in line[0] and "held-out" in line[0], rep.notes
+    steps = int(line[0].split(" steps in")[0].rsplit(" ", 1)[1])
+    assert steps > 0
+    doc = yaml.safe_load(out.read_text())
+    if "kept" in line[0] and "not kept" not in line[0]:
+        assert doc["amp"]["model"] == "m.capture.onnx"
+        assert (tmp_path / "m.capture.onnx").is_file()
+    else:
+        assert doc["amp"]["model"] == "pedal_overdrive_lstm16.onnx"
+        assert not (tmp_path / "m.capture.onnx").exists()
+    # the record on the DI's clock: a tape-speed record warps back onto the DI
+    from pedal.match.align import align
+
+    di = sf.read(pair / "di.wav", dtype="float32")[0]
+    rec = sf.read(pair / "record.flac", dtype="float32")[0]
+    a = align(di, rec)
+    w = cap_mod.warp(rec, a, len(di))
+    y = render_preset(paths.DEFAULT_PRESET, di)
+    near = mrstft_db(y[SR:-SR], w[SR:-SR])
+    off = mrstft_db(y[SR:-SR], w[SR + SR // 5:-SR + SR // 5])  # 200 ms late
+    assert near < 1.0 and off > 3 * near, (near, off)
+
+
+def test_capture_needs_the_dis_part_in_the_record(riff, tmp_path):
+    from pedal.match.align import align
+    from pedal.match.capture import capture
+    from pedal.models import load_model
+
+    other = guitar_riff(SR, riff=OTHER_RIFF, seed=5)
+    a = align(other, amp_like(riff))
+    with pytest.raises(PedalError, match="needs the DI's part"):
+        capture(other, amp_like(riff), a, load_model(paths.MODELS_DIR /
+                                                     "pedal_overdrive_lstm16.onnx"),
+                0.0, 0.0, None, [], 0.1)

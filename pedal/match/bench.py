@@ -12,7 +12,9 @@ preset's, third-octave smoothed, as a linear-phase FIR), which is what "match EQ
 
 Tiers: (1) isolated guitar, the same passage, offset behind a lead-in, tape speed off by up to
 2 %; (2) isolated guitar, another passage of the same recording; (3) another guitar: the user's
-DI has a pickup difference (an EQ before the amp) from the one the record was made with.
+DI has a pickup difference (an EQ before the amp) from the one the record was made with;
+(4, with ``--capture``) beyond the library: tier 1 with the hidden model left out of the
+library, matched without and with ``--capture``.
 Material: the DIs, models and IRs of ../shared/data (read, never copied).
 """
 
@@ -28,7 +30,8 @@ import numpy as np
 
 from ..audio.files import read_audio, resample, to_mono, write_audio
 from ..dsp.eq import Band
-from .command import _render_preset, match, write_preset
+from .command import match
+from .output import render_preset, write_preset
 from .distance import ltas_db, mrstft_db
 from .features import RATE, magnitude, smooth_log_freq
 from .search import apply_eq
@@ -93,12 +96,14 @@ def run_case(tier: int, seed: int, shared: Path, work: Path, minutes: float,
              seconds: float) -> Case:
     from .. import paths
 
-    rng = np.random.default_rng(1000 * tier + seed)
+    rng = np.random.default_rng(1000 * (1 if tier == 4 else tier) + seed)  # 4: tier 1's rigs
     models = [shared / "data" / m for m in MODELS] + [paths.MODELS_DIR /
                                                       "pedal_overdrive_lstm16.onnx"]
     irs = sorted((shared / "data" / "ir" / "cab").glob("*.wav")) + [paths.IR_DIR /
                                                                     "pedal_synthetic_4x12.wav"]
     h = _hidden(rng, models, irs)
+    if tier == 4:  # beyond the library: the hidden amp is not in it
+        models = [m for m in models if str(m) != h["model"]]
     hid = work / f"hidden_{tier}_{seed}.yaml"
     write_preset(hid, "hidden", Path(h["model"]), h["input_gain_db"], Path(h["ir"]),
                  h["bands"], -65.0, h["level_db"], [0.5] if "DriveKnob" in h["model"] else [])
@@ -117,9 +122,9 @@ def run_case(tier: int, seed: int, shared: Path, work: Path, minutes: float,
         record_di = resample(record_di, RATE, int(round(RATE * ratio)))
         lead = other[: int(rng.uniform(1.0, 4.0) * RATE)]
         record_di = np.concatenate([lead, record_di, other[-RATE:]])
-    record = _render_preset(hid, record_di)
+    record = render_preset(hid, record_di)
     record = record + rng.standard_normal(len(record)).astype(np.float32) * 1e-4
-    truth = _render_preset(hid, user_di)
+    truth = render_preset(hid, user_di)
     rec_path, di_path = work / f"record_{tier}_{seed}.wav", work / f"di_{tier}_{seed}.wav"
     write_audio(rec_path, record, RATE)
     write_audio(di_path, user_di, RATE)
@@ -129,11 +134,17 @@ def run_case(tier: int, seed: int, shared: Path, work: Path, minutes: float,
     spent = time.monotonic() - t0
     from .. import paths as _p
 
-    y_match = _render_preset(rep.preset, user_di)
-    y_default = _render_preset(_p.DEFAULT_PRESET, user_di)
+    y_match = render_preset(rep.preset, user_di)
+    y_default = render_preset(_p.DEFAULT_PRESET, user_di)
     y_eq = fir_eq_only(record, y_default)
+    runs = [("default", y_default), ("eq_only", y_eq), ("match", y_match)]
+    if tier == 4:
+        cap = match(rec_path, di_path, work / f"capture_{tier}_{seed}.yaml", models=models,
+                    irs=[shared / "data" / "ir" / "cab"], minutes=minutes, capture=True)
+        runs.append(("capture", render_preset(cap.preset, user_di)))
+        rep.notes += [n for n in cap.notes if n.startswith("capture:")]
     scores = {}
-    for name, y in (("default", y_default), ("eq_only", y_eq), ("match", y_match)):
+    for name, y in runs:
         scores[name] = {"mrstft": mrstft_db(truth, y), "ltas": ltas_db(truth, y)}
     hidden = {"model": Path(h["model"]).name, "gain": h["input_gain_db"],
               "ir": Path(h["ir"]).name}
@@ -145,14 +156,16 @@ def run_case(tier: int, seed: int, shared: Path, work: Path, minutes: float,
 
 def run(shared: Path, *, cases: int = 3, tiers=(1, 2, 3), minutes: float = 3.0,
         seconds: float = 30.0, log=print) -> list[Case]:
+    """Every case of every tier; ``log`` hears a line per case."""
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for tier in tiers:
             for seed in (range(cases) if isinstance(cases, int) else cases):
                 c = run_case(tier, seed, shared, Path(tmp), minutes, seconds)
                 s = c.scores
+                extra = f", capture {s['capture']['mrstft']:.2f}" if "capture" in s else ""
                 log(f"tier {tier} case {seed}: default {s['default']['mrstft']:.2f}, eq-only "
-                    f"{s['eq_only']['mrstft']:.2f}, match {s['match']['mrstft']:.2f} dB "
+                    f"{s['eq_only']['mrstft']:.2f}, match {s['match']['mrstft']:.2f}{extra} dB "
                     f"(aligned {c.found}, {c.seconds:.0f} s; hidden {c.hidden}; chose "
                     f"{c.chosen}; internal {c.internal})")
                 out.append(c)
@@ -164,7 +177,7 @@ def table(cases: list[Case]) -> str:
              "default LTAS | EQ-only LTAS | match LTAS | match worse than default | "
              "aligned | seconds (mean, max) |", "|" + "---|" * 11]
     names = {1: "1 same passage, offset, tempo +-2 %", 2: "2 another passage",
-             3: "3 another guitar (pickup EQ)"}
+             3: "3 another guitar (pickup EQ)", 4: "4 beyond the library, no --capture"}
     for tier in sorted({c.tier for c in cases}):
         cs = [c for c in cases if c.tier == tier]
         m = {k: {q: np.mean([c.scores[k][q] for c in cs]) for q in ("mrstft", "ltas")}
@@ -177,6 +190,13 @@ def table(cases: list[Case]) -> str:
                      f"{m['match']['ltas']:.2f} | {worse} | "
                      f"{sum(c.found for c in cs)}/{len(cs)} | {np.mean(secs):.0f}, "
                      f"{max(secs):.0f} |")
+        if tier == 4:
+            cap = np.mean([c.scores["capture"]["mrstft"] for c in cs])
+            cap_l = np.mean([c.scores["capture"]["ltas"] for c in cs])
+            worse = sum(c.scores["capture"]["mrstft"] > c.scores["default"]["mrstft"]
+                        for c in cs)
+            lines.append(f"| 4 beyond the library, --capture | {len(cs)} | | | **{cap:.2f}** | "
+                         f"| | {cap_l:.2f} | {worse} | | |")
     return "\n".join(lines)
 
 
@@ -185,7 +205,7 @@ def cases_json(cases: list[Case]) -> str:
 
 
 def run_match_bench(*, as_json: bool = False, cases: int = 3, minutes: float = 3.0,
-                    shared: Path | None = None) -> int:
+                    shared: Path | None = None, capture: bool = False) -> int:
     """The command: every tier, ``cases`` cases each; the table (or JSON) on stdout."""
     import sys
 
@@ -195,6 +215,7 @@ def run_match_bench(*, as_json: bool = False, cases: int = 3, minutes: float = 3
     if not (shared / "data" / "di").is_dir():
         raise PedalError(f"{shared / 'data'}: not found; the match benchmark is built from "
                          "the shared DIs, models and IRs")
-    res = run(shared, cases=cases, minutes=minutes, log=lambda s: print(s, file=sys.stderr))
+    res = run(shared, cases=cases, minutes=minutes, tiers=(1, 2, 3, 4) if capture else (1, 2, 3),
+              log=lambda s: print(s, file=sys.stderr))
     print(cases_json(res) if as_json else table(res))
     return 0

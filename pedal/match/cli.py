@@ -29,12 +29,14 @@ class _Progress:
 
 
 def cmd_match(args) -> int:
-    from .command import match, print_report, write_json
+    from .command import match
+    from .report import print_report, write_json
 
     err = sys.stderr
     rep = match(args.reference, args.di, args.output, models=args.models or (),
                 irs=args.irs or (), minutes=args.minutes, bundled=not args.no_bundled,
-                progress=_Progress(err), log=lambda line: print(line, file=err))
+                progress=_Progress(err), log=lambda line: print(line, file=err),
+                capture=args.capture)
     if args.plot:
         from .plot import plot_match
 
@@ -68,4 +70,8 @@ def add_match_parser(sub) -> None:
     m.add_argument("--plot", action="store_true",
                    help="also write OUT.png: spectra, the EQ, the alignment (needs .[plot])")
     m.add_argument("--json", action="store_true", help="print the report as JSON")
+    m.add_argument("--capture", action="store_true",
+                   help="beyond the library: when the DI is the record's part, fine-tune the "
+                   "chosen amp on the aligned frames (another --minutes; needs .[train]); "
+                   "kept only when closer on held-out frames")
     m.set_defaults(func=cmd_match)

@@ -80,7 +80,7 @@ def convolve(y: np.ndarray, taps) -> np.ndarray:
 def ir_response_db(taps, size: int) -> np.ndarray:
     """The cabinet's magnitude response in the target's bands (dB)."""
     if taps is None:
-        return np.zeros(len(CENTRES))
+        return np.zeros(len(CENTRES[size]))
     n = max(size, 1 << (len(taps) - 1).bit_length())
     h = 20 * np.log10(np.abs(np.fft.rfft(taps, n)) + 1e-9)
     return response_bands(h[:: n // size], size)
@@ -101,8 +101,8 @@ def fit_rig_eq(target: Target, y: np.ndarray, max_bands: int = 8):
     spec = target.spectra(y, (size,))
     diff = target.difference(spec, size)
     curve = target.eq_target(diff, size)
-    weight = smooth_bands(target.mask[size].mean(axis=0).astype(np.float64), 3)
-    lf, lg = np.log(CENTRES), np.log(GRID)
+    weight = smooth_bands(target.mask[size].mean(axis=0).astype(np.float64), 5)
+    lf, lg = np.log(CENTRES[size]), np.log(GRID)
     return fit_eq(np.interp(lg, lf, curve), np.interp(lg, lf, weight) + 0.05,
                   max_bands=max_bands)
 
@@ -119,6 +119,7 @@ class Search:
         self.progress = progress
         self.cache: dict[tuple[int, float], np.ndarray] = {}
         self.log = SearchLog()
+        self.best: Rig | None = None      # after ``run``
         self.h_db = [ir_response_db(e.item.taps, 4096) for e in lib.irs]  # type: ignore[attr-defined]
 
     def _left(self) -> float:
@@ -211,6 +212,7 @@ class Search:
                 self.progress(0.85 + 0.15 * (n + 1) / len(todo))
         finals.sort(key=lambda r: r.final if r.final is not None else float("inf"))
         self.log.ranking = finals + [r for r in pool[:20] if r not in finals]
+        self.best = finals[0]
         if self.progress:
             self.progress(1.0)
         return finals

@@ -2,7 +2,7 @@
 with, or, when the DI's part is not in it, the distribution of each band's level over its
 frames (``_stats``).
 
-Spectra are band powers in sixth-octave bands (40 Hz..16 kHz) of the STFT at each resolution:
+Spectra are band powers (40 Hz..16 kHz; sixth octaves at FFT 1024, twelfth at 4096):
 tone is a spectral envelope and its motion, not where a partial falls among the FFT bins (a
 record a little off in tape speed moves every partial; band powers hardly notice).
 A candidate (the DI through some rig) is scored by ``distance``: the mean absolute dB
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .align import FINE_HOP, Alignment
-from .features import FLOOR_DB, band_matrix, magnitude, third_octave_edges
+from .features import FLOOR_DB, band_matrix, magnitude
 
 HOP = FINE_HOP
 CONTENT_DB = -60.0   # a record band this far below its loudest is not scored
@@ -26,27 +26,34 @@ CONTENT_DB = -60.0   # a record band this far below its loudest is not scored
 SIZES = (1024, 4096)
 
 
-EDGES = third_octave_edges()
-EDGES = np.sqrt(EDGES[:-1] * EDGES[1:])  # sixth-octave: the third-octave edges and centres
-EDGES = np.sort(np.concatenate([third_octave_edges(), EDGES]))
-CENTRES = np.sqrt(EDGES[:-1] * EDGES[1:])
+def _edges(per_octave: int) -> np.ndarray:
+    return 40.0 * 2.0 ** (np.arange(0, int(np.log2(16000 / 40) * per_octave) + 2) / per_octave)
+
+
+# bands per window: sixth octaves at 1024; twelfth octaves at 4096, fine enough to tell a
+# cabinet's resonances from an EQ imitating them (a tape speed 2 % off moves a partial by a
+# third of such a band)
+EDGES = {1024: _edges(6), 4096: _edges(12)}
+CENTRES = {s: np.sqrt(e[:-1] * e[1:]) for s, e in EDGES.items()}
 _BANDS: dict[int, np.ndarray] = {}
+
+
+def _bands(size: int) -> np.ndarray:
+    if size not in _BANDS:
+        _BANDS[size] = band_matrix(size, EDGES.get(size, EDGES[1024])).T.astype(np.float32)
+    return _BANDS[size]
 
 
 def band_db(x: np.ndarray, size: int, centres: np.ndarray | None = None) -> np.ndarray:
     """[frames, bands] band levels in dB of x's STFT with window ``size``, frames at HOP or
     centred on ``centres``."""
-    if size not in _BANDS:
-        _BANDS[size] = band_matrix(size, EDGES).T.astype(np.float32)
     power = magnitude(x, size, HOP, centres=centres) ** 2
-    return (10 * np.log10(power @ _BANDS[size] + 1e-18)).astype(np.float32)
+    return (10 * np.log10(power @ _bands(size) + 1e-18)).astype(np.float32)
 
 
 def response_bands(h_db_bins: np.ndarray, size: int) -> np.ndarray:
     """A magnitude response over rfft bins (dB) read as band levels."""
-    if size not in _BANDS:
-        _BANDS[size] = band_matrix(size, EDGES).T.astype(np.float32)
-    return 10 * np.log10((10 ** (h_db_bins / 10)) @ _BANDS[size] + 1e-18)
+    return 10 * np.log10((10 ** (h_db_bins / 10)) @ _bands(size) + 1e-18)
 
 
 def smooth_bands(curve: np.ndarray, width: int = 3) -> np.ndarray:
@@ -128,7 +135,7 @@ class Target:
     def ideal_eq_distance(self, diff: np.ndarray, size: int = 4096) -> float:
         """The distance left after the best smooth EQ (the target smoothed over half an
         octave): how good a rig is before a parametric EQ is fitted to it."""
-        curve = smooth_bands(self.eq_target(diff, size), 3)
+        curve = smooth_bands(self.eq_target(diff, size), 7 if size == 4096 else 3)
         return self.distance_of(diff, size, curve)
 
     def distance(self, y: np.ndarray) -> float:
