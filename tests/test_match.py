@@ -364,3 +364,16 @@ def test_capture_needs_the_dis_part_in_the_record(riff, tmp_path):
         capture(other, amp_like(riff), a, load_model(paths.MODELS_DIR /
                                                      "pedal_overdrive_lstm16.onnx"),
                 0.0, 0.0, None, [], 0.1)
+
+
+def test_a_hard_panned_guitar_is_matched_in_its_channel(pair, riff, tmp_path):
+    """A stereo record: another part on the left, the DI's part on the right (as double-tracked
+    guitars are panned); the match hears it on the right."""
+    rec = sf.read(pair / "record.flac", dtype="float32")[0]
+    other = amp_like(guitar_riff(SR, riff=OTHER_RIFF, seed=9))
+    other = np.resize(other, len(rec)) * 1.5
+    sf.write(tmp_path / "stereo.wav", np.stack([other, rec], axis=1), SR)
+    rep = match(tmp_path / "stereo.wav", pair / "di.wav", tmp_path / "m.yaml", minutes=0.3)
+    assert rep.alignment.found
+    assert rep.alignment.start_s == pytest.approx(1.0, abs=0.03)
+    assert any("right channel" in n for n in rep.notes), rep.notes

@@ -129,8 +129,9 @@ def run_case(tier: int, seed: int, shared: Path, work: Path, minutes: float,
     write_audio(rec_path, record, RATE)
     write_audio(di_path, user_di, RATE)
     t0 = time.monotonic()
-    rep = match(rec_path, di_path, work / f"match_{tier}_{seed}.yaml",
-                models=models, irs=[shared / "data" / "ir" / "cab"], minutes=minutes)
+    lib_irs = [shared / "data" / "ir" / "cab", irs[-1]]   # the bundled one is in both lists
+    rep = match(rec_path, di_path, work / f"match_{tier}_{seed}.yaml", minutes=minutes,
+                models=models, irs=lib_irs, bundled=False)
     spent = time.monotonic() - t0
     from .. import paths as _p
 
@@ -139,8 +140,8 @@ def run_case(tier: int, seed: int, shared: Path, work: Path, minutes: float,
     y_eq = fir_eq_only(record, y_default)
     runs = [("default", y_default), ("eq_only", y_eq), ("match", y_match)]
     if tier == 4:
-        cap = match(rec_path, di_path, work / f"capture_{tier}_{seed}.yaml", models=models,
-                    irs=[shared / "data" / "ir" / "cab"], minutes=minutes, capture=True)
+        cap = match(rec_path, di_path, work / f"capture_{tier}_{seed}.yaml", minutes=minutes,
+                    models=models, irs=lib_irs, bundled=False, capture=True)
         runs.append(("capture", render_preset(cap.preset, user_di)))
         rep.notes += [n for n in cap.notes if n.startswith("capture:")]
     scores = {}

@@ -119,13 +119,14 @@ def match(reference, di, out, *, models=(), irs=(), minutes: float = 3.0, bundle
         raise ConfigError(f"-o {out}: the preset must be a .yaml file")
     if not 0.1 <= minutes <= 120:
         raise ConfigError(f"--minutes: must be 0.1..120, got {minutes:g}")
-    ref = read_input(reference, "reference recording")
+    ways = read_input(reference, "reference recording", channels=True)
     x = read_input(di, "DI recording")
     check_di(x, di)
     say = log or (lambda line: None)
-    say(f"aligning the DI ({len(x) / RATE:.1f} s) with the record ({len(ref) / RATE:.1f} s)")
-    al = align(x, ref)
-    say(al.describe())
+    say(f"aligning the DI ({len(x) / RATE:.1f} s) with the record "
+        f"({len(ways['mix']) / RATE:.1f} s)")
+    channel, ref, al = _hear(ways, x)
+    say(al.describe() + (f" (in the record's {channel} channel)" if channel != "mix" else ""))
     lib = load_library(models, irs, bundled=bundled, log=say)
     say(f"library: {len(lib.models)} models, {len(lib.irs) - 1} cabinet IRs")
     n_frames = len(al.path) if al.found else len(x) // FINE_HOP
@@ -168,10 +169,25 @@ def match(reference, di, out, *, models=(), irs=(), minutes: float = 3.0, bundle
         if extra:  # the capture belonged to the rig that was not kept
             model_path.unlink(missing_ok=True)
         y_match, after = y_default, before
+    if channel != "mix":
+        notes.insert(0, f"the guitar was heard best in the record's {channel} channel; it was "
+                        "matched there")
     return MatchReport(str(reference), str(di), str(out), al, rig.model, rig.input_gain_db,
                        rig.ir, rig.bands, rig.gate_db, rig.level_db, before, after, eq_base,
                        time.monotonic() - t0, _searched(lib, search), lib.skipped, notes,
                        _ranking(lib, search), _curves(ref, al, y_default, y_match, rig))
+
+
+def _hear(ways: dict, x: np.ndarray):
+    """The way of hearing a stereo record (mix, left, right, side) whose alignment with the
+    DI is the most confident: (its name, the signal, the alignment)."""
+    best = None
+    for name, sig in ways.items():
+        al = align(x, sig)
+        if best is None or (al.found, al.confidence) > (best[2].found, best[2].confidence):
+            best = (name, sig, al)
+    assert best is not None
+    return best
 
 
 def _search(x, ref, al: Alignment, lib: Library, n_frames: int, seconds_left: float, progress):

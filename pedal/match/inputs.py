@@ -16,9 +16,25 @@ EXCERPT_S = 12.0          # the DI searched with (its busiest part)
 SILENT_DBFS = -60.0
 
 
-def read_input(path, what) -> np.ndarray:
+def read_input(path, what, *, channels: bool = False):
+    """The file at RATE, mono; with ``channels``, a dict of the ways to hear a stereo file
+    (mix, left, right, side), so the one where the guitar is can be picked: a hard-panned
+    guitar is clearest alone in its channel, a centred one in the mix."""
     data, sr = read_audio(path, what=what, max_seconds=MAX_SECONDS)
     x = resample(to_mono(data), sr, RATE)
+    _check_length(x, path, what)
+    if not channels:
+        return x
+    ways = {"mix": x}
+    if data.shape[1] == 2:
+        left, right = (resample(np.ascontiguousarray(data[:, c]), sr, RATE) for c in (0, 1))
+        ways.update(left=left, right=right, side=(0.5 * (left - right)).astype(np.float32))
+        ways = {k: v for k, v in ways.items()
+                if np.max(np.abs(v)) >= 10 ** (SILENT_DBFS / 20)}
+    return ways
+
+
+def _check_length(x: np.ndarray, path, what) -> None:
     if len(x) < MIN_SECONDS * RATE:
         raise AudioFileError(f"{path}: the {what} is {len(x) / RATE:.2f} s long; give at "
                              f"least {MIN_SECONDS:g} s")
@@ -26,7 +42,6 @@ def read_input(path, what) -> np.ndarray:
     if peak < 10 ** (SILENT_DBFS / 20):
         raise AudioFileError(f"{path}: the {what} is silent (peak "
                              f"{20 * np.log10(max(peak, 1e-12)):.0f} dBFS)")
-    return x
 
 
 def check_di(x: np.ndarray, path) -> None:
