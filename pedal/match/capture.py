@@ -106,12 +106,9 @@ def capture(x: np.ndarray, ref: np.ndarray, al: Alignment, model, gain_db: float
     if not al.found:
         raise PedalError("--capture needs the DI's part in the record (it trains on the "
                          "aligned frames); the alignment did not find it")
-    if model.sample_rate != RATE:
-        raise PedalError(f"--capture: the chosen model runs at {model.sample_rate} Hz; "
-                         f"captures are made at {RATE} Hz")
     from ..train.commands import import_torch
 
-    torch = import_torch(1)
+    torch = import_torch(1)  # PedalError without PyTorch (match checks that before searching)
     from ..train.fit import predict
     from ..train.nets import RecurrentNet, build, from_spec
 
@@ -123,17 +120,20 @@ def capture(x: np.ndarray, ref: np.ndarray, al: Alignment, model, gain_db: float
     g_out = 10 ** (out_gain_db / 20)
     h = _fir(taps, bands)
     try:
+        if model.sample_rate != RATE:
+            raise PedalError(f"it runs at {model.sample_rate} Hz, captures at {RATE} Hz")
         net = from_spec(model.spec)
         start = f"{model.describe()} (fine-tuned)"
-    except Exception:  # noqa: BLE001 - anything the trainer does not mirror
+    except Exception as exc:  # noqa: BLE001 - anything the trainer does not mirror
         torch.manual_seed(0)
         net = build({"kind": "recurrent", "cell": "lstm", "hidden": 16, "layers": 1}, RATE)
-        start = "a fresh LSTM-16 (the library's model cannot be fine-tuned)"
+        why = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
+        start = f"a fresh LSTM-16 (the library's model cannot be fine-tuned: {why})"
     net = net.float()
     rec = isinstance(net, RecurrentNet)
     cut = int(n * (1 - HOLD_OUT)) // al.hop * al.hop
     # the record at the rig's level (the loss is not gain-free; the rig's level is the pedal's)
-    lib_val = _rig(net, predict, x, cut, g_in, g_out, h)
+    lib_val = _library_rig(model, x, cut, gain_db, h)  # the pedal's engine, not the net
     scale = float(np.sqrt(np.mean(lib_val[0] ** 2) / max(np.mean(target[:cut] ** 2), 1e-20)))
     target = target * scale
     t_val = Target(ref * scale, al, range(cut // al.hop, n // al.hop))
@@ -191,6 +191,15 @@ def capture(x: np.ndarray, ref: np.ndarray, al: Alignment, model, gain_db: float
     net = net.double()
     return Capture(net.to_spec(), out_gain_db, best[0], library_db, steps,
                    time.monotonic() - t0, start)
+
+
+def _library_rig(model, x, cut, gain_db, h):
+    """(training part, held-out part) of the library's rig as the pedal plays it (gate open),
+    with the cabinet and EQ as the capture trains behind them."""
+    from .search import amp_render
+
+    y = convolve(amp_render(model, x, gain_db, -120.0), h)
+    return y[:cut], y[cut:]
 
 
 def _rig(net, predict, x, cut, g_in, g_out, h):

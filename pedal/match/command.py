@@ -51,8 +51,12 @@ def _capture(out: Path, x, ref, al, model, best, ir_e, minutes, notes, say):
                    normalize_loudness=True)
     out_gain = amp.normalize_db
     say(f"capture: training up to {minutes:g} min")
-    cap = capture(x, ref, al, model, best.gain_db, out_gain, ir_e.item.taps, best.bands,
-                  minutes, log=say)
+    try:
+        cap = capture(x, ref, al, model, best.gain_db, out_gain, ir_e.item.taps, best.bands,
+                      minutes, log=say)
+    except PedalError as exc:  # the match stands without it
+        notes.append(f"capture: not made ({str(exc).splitlines()[0]})")
+        return model.path, None
     verdict = "kept" if cap.kept else "not kept (the library's model stays)"
     notes.append(f"capture: {cap.start}, {cap.steps} steps in {cap.seconds:.0f} s: "
                  f"{cap.held_out_db:.2f} dB on the held-out fifth of the DI against the "
@@ -119,6 +123,10 @@ def match(reference, di, out, *, models=(), irs=(), minutes: float = 3.0, bundle
         raise ConfigError(f"-o {out}: the preset must be a .yaml file")
     if not 0.1 <= minutes <= 120:
         raise ConfigError(f"--minutes: must be 0.1..120, got {minutes:g}")
+    if capture:
+        from ..train.commands import import_torch
+
+        import_torch(1)  # no PyTorch: say so now, not after the search
     ways = read_input(reference, "reference recording", channels=True)
     x = read_input(di, "DI recording")
     check_di(x, di)
@@ -163,6 +171,16 @@ def match(reference, di, out, *, models=(), irs=(), minutes: float = 3.0, bundle
     if noise:
         notes.append(f"two halves of your DI through the default preset differ by {noise:.2f} "
                      "dB by the same statistics")
+    if extra and after > before + 0.01:  # the capture did worse over the whole DI
+        notes.append(f"capture: dropped, the preset with it is {after:.2f} dB from the record "
+                     f"against the default preset's {before:.2f} dB")
+        model_path.unlink(missing_ok=True)
+        rig.model, extra = str(model_e.path), None
+        write_preset(out, f"match: {Path(reference).stem}", model_e.path, rig.input_gain_db,
+                     ir_e.path, rig.bands, rig.gate_db, rig.level_db,
+                     [0.5] * model.knob_count)
+        y_match = render_preset(out, xs)
+        after = full.distance(y_match)
     if after > before + 0.01 or before - after < noise:
         notes.append(_why_default(after, before, noise))
         rig = _write_default(out, reference)
