@@ -22,9 +22,12 @@ def bed(tmp_path):
 
 
 def test_live_needle_from_a_portaudio_input(bed):
+    # Ctrl-C's default restored in the child: a suite started in the background (`cmd &`)
+    # inherits SIGINT ignored, and Python then installs no KeyboardInterrupt at all
     proc = subprocess.Popen([sys.executable, "-m", "pedal", "tuner", "--device", "pedal",
                              "--rate", "48000"], env=bed.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # start-up (imports, the numba cache) takes longer on a busy machine: the clock of the
     # test starts at the first needle, not at the launch
     os.set_blocking(proc.stdout.fileno(), False)

@@ -146,48 +146,60 @@ class Search:
         return out
 
     def run(self) -> list[Rig]:
-        lib = self.lib
+        """The three stages; returns the finalists, best first (``best`` is the first)."""
+        rigs = self._coarse()
+        rigs += self._refine(rigs)
+        if self.progress:
+            self.progress(0.85)
+        finals = self._final(rigs)
+        if self.progress:
+            self.progress(1.0)
+        return finals
+
+    def _coarse(self) -> list[Rig]:
+        """Stage 1: every model at every coarse drive, within the budget's first 60 %. The
+        widest spread of drives comes first, so a short budget still spans them."""
         rigs: list[Rig] = []
-        n_models = len(lib.models)
-        # stage 1: every model at every coarse gain (the budget's first 60 %)
-        stage1_end = time.monotonic() + 0.6 * self.budget_s
-        done = 0
-        order = [0.0, -12.0, 12.0, -6.0, 6.0]  # GAINS, the widest spread first
+        n_models = len(self.lib.models)
+        end = time.monotonic() + 0.6 * self.budget_s
+        order = (0.0, -12.0, 12.0, -6.0, 6.0)
         for gi, gain in enumerate(order):
             for m in range(n_models):
-                if time.monotonic() > stage1_end and gi >= 1:
+                if gi >= 1 and time.monotonic() > end:
                     self.log.notes.append(
                         f"time: drive {gain:+g} dB and beyond were not tried for "
                         f"{n_models - m} model(s) (raise --minutes to search them)")
-                    break
+                    return rigs
                 rigs += self.rank(m, gain)
-                done += 1
                 if self.progress:
-                    self.progress(0.6 * done / (n_models * len(order)))
-            else:
-                continue
-            break
-        # stage 2: refine the drive of the best models
+                    self.progress(0.6 * (gi * n_models + m + 1) / (n_models * len(order)))
+        return rigs
+
+    def _refine(self, rigs: list[Rig]) -> list[Rig]:
+        """Stage 2: the drive of the best KEEP_MODELS models, +-3 then +-1.5 dB."""
         best_per_model: dict[int, Rig] = {}
         for r in sorted(rigs, key=lambda r: r.score):
             best_per_model.setdefault(r.model, r)
         top = sorted(best_per_model.values(), key=lambda r: r.score)[:KEEP_MODELS]
+        more: list[Rig] = []
         for step in (3.0, 1.5):
-            for r0 in list(top):
+            for i, r0 in enumerate(top):
                 if self._left() < 0.25 * self.budget_s:
-                    break
+                    return more
                 cands = [r0]
                 for g in (r0.gain_db - step, r0.gain_db + step):
                     if -24 <= g <= 24:
                         cands += self.rank(r0.model, g)
-                best = min(cands, key=lambda r: r.score)
-                rigs += cands
-                top[top.index(r0)] = best
-        if self.progress:
-            self.progress(0.85)
-        # stage 3: the best drives of the best models with every cabinet, rendered for real
-        # (the cabinet convolved), each with its fitted EQ. Every cabinet, not the ranked few:
-        # the magnitude-response ranking cannot tell a cabinet from an EQ that imitates it
+                more += cands[1:]
+                top[i] = min(cands, key=lambda r: r.score)
+        return more
+
+    def _final(self, rigs: list[Rig]) -> list[Rig]:
+        """Stage 3: the best drives of the FINAL_MODELS best models with every cabinet,
+        rendered for real (the cabinet convolved), each with its fitted EQ. Every cabinet, not
+        the ranked few: the magnitude-response ranking cannot tell a cabinet from an EQ that
+        imitates it."""
+        lib = self.lib
         pool = sorted({(r.model, r.gain_db, r.ir): r for r in rigs}.values(),
                       key=lambda r: r.score)
         heads: list[Rig] = []
@@ -213,6 +225,4 @@ class Search:
         finals.sort(key=lambda r: r.final if r.final is not None else float("inf"))
         self.log.ranking = finals + [r for r in pool[:20] if r not in finals]
         self.best = finals[0]
-        if self.progress:
-            self.progress(1.0)
         return finals
