@@ -8,7 +8,6 @@ from the record, beside the default preset (``report``)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,23 +20,12 @@ from .features import RATE
 from .inputs import MIN_SECONDS, busiest, check_di, gate_threshold, read_input
 from .library import Library, load_library
 from .output import render_preset, write_preset
-from .report import MatchReport
+from .report import Chosen, MatchReport
 from .search import Search, apply_eq, convolve, fit_rig_eq
 from .target import Target
 
 PRE_S = 0.5               # rendered before the excerpt, so the models' state has settled
 SCORE_S = 60.0            # the DI the final distances are measured on
-
-
-@dataclass
-class Rig:
-    """What the preset holds (for the report)."""
-    model: str
-    input_gain_db: float
-    ir: str | None
-    bands: list
-    gate_db: float
-    level_db: float
 
 
 def _capture(out: Path, x, ref, al, model, best, ir_e, minutes, notes, say):
@@ -153,7 +141,7 @@ def match(reference, di, out, *, models=(), irs=(), minutes: float = 3.0, bundle
     model_path, extra = model_e.path, None
     if capture:
         model_path, extra = _capture(out, x, ref, al, model, best, ir_e, minutes, notes, say)
-    rig = Rig(str(model_path), best.gain_db, str(ir_e.path) if ir_e.path else None, best.bands,
+    rig = Chosen(str(model_path), best.gain_db, str(ir_e.path) if ir_e.path else None, best.bands,
               search.gate_db, float(np.clip(level, -60, 24)))
     write_preset(out, f"match: {Path(reference).stem}", Path(rig.model), rig.input_gain_db,
                  ir_e.path, rig.bands, rig.gate_db, rig.level_db,
@@ -190,10 +178,11 @@ def match(reference, di, out, *, models=(), irs=(), minutes: float = 3.0, bundle
     if channel != "mix":
         notes.insert(0, f"the guitar was heard best in the record's {channel} channel; it was "
                         "matched there")
-    return MatchReport(str(reference), str(di), str(out), al, rig.model, rig.input_gain_db,
-                       rig.ir, rig.bands, rig.gate_db, rig.level_db, before, after, eq_base,
-                       time.monotonic() - t0, _searched(lib, search), lib.skipped, notes,
-                       _ranking(lib, search), _curves(ref, al, y_default, y_match, rig))
+    return MatchReport(**vars(rig), reference=str(reference), di=str(di), preset=str(out),
+                       alignment=al, before_db=before, after_db=after, eq_only_db=eq_base,
+                       seconds=time.monotonic() - t0, searched=_searched(lib, search),
+                       skipped=lib.skipped, notes=notes, ranking=_ranking(lib, search),
+                       curves=_curves(ref, al, y_default, y_match, rig))
 
 
 def _hear(ways: dict, x: np.ndarray):
@@ -234,7 +223,7 @@ def _why_default(after: float, before: float, noise: float) -> str:
             "default preset's rig (give a DI of the record's part for a real match)")
 
 
-def _write_default(out: Path, reference) -> Rig:
+def _write_default(out: Path, reference) -> Chosen:
     """The default preset's rig, written as the match."""
     from ..dsp.eq import Band
     from ..preset import load_preset
@@ -246,7 +235,7 @@ def _write_default(out: Path, reference) -> Rig:
     write_preset(out, f"match: {Path(reference).stem} (the default rig)", model,
                  d["amp"]["input_gain_db"], ir_path, bands, d["gate"]["threshold_db"],
                  d["output"]["level_db"])
-    return Rig(str(model), d["amp"]["input_gain_db"], str(ir_path) if ir_path else None, bands,
+    return Chosen(str(model), d["amp"]["input_gain_db"], str(ir_path) if ir_path else None, bands,
                d["gate"]["threshold_db"], d["output"]["level_db"])
 
 
@@ -263,7 +252,7 @@ def _ranking(lib: Library, search: Search) -> list[dict]:
             for r in search.log.ranking[:10]]
 
 
-def _curves(ref, al: Alignment, y_default, y_match, rig: Rig) -> dict:
+def _curves(ref, al: Alignment, y_default, y_match, rig: Chosen) -> dict:
     """What the plot draws."""
     from .distance import ltas_bands
     from .eqfit import GRID, response_db

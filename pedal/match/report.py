@@ -9,17 +9,23 @@ from .align import Alignment
 
 
 @dataclass
-class MatchReport:
-    reference: str
-    di: str
-    preset: str
-    alignment: Alignment
+class Chosen:
+    """What the written preset holds."""
     model: str
     input_gain_db: float
     ir: str | None
     bands: list
     gate_db: float
     level_db: float
+
+
+@dataclass
+class MatchReport(Chosen):
+    """The rig chosen, and where it was found and how close it is."""
+    reference: str
+    di: str
+    preset: str
+    alignment: Alignment
     before_db: float              # the default preset's distance to the record
     after_db: float               # the match's
     eq_only_db: float             # the default preset with an EQ fitted to the record
