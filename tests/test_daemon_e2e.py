@@ -32,7 +32,8 @@ def _daemon(tmp_path, bed, sound=None, **audio):
                                         "restart_after_s": 1.0, **audio}, sound=sound or {})
     log = open(tmp_path / "daemon.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "pedal", "run", "--config", str(cfg)],
-                            env=bed.env, stdout=log, stderr=subprocess.STDOUT)
+                            env=bed.env, stdout=log, stderr=subprocess.STDOUT,
+                            preexec_fn=testbed.as_the_unit)
     sock = tmp_path / "pedal.sock"
     wait_for(lambda: _status(sock) or proc.poll() is not None, timeout=60, what="daemon up")
     assert proc.poll() is None, (tmp_path / "daemon.log").read_text()
@@ -138,7 +139,9 @@ def test_a_44k_model_dropped_into_a_48k_pedal_plays(tmp_path, bed):
     y = bed.output()[testbed.PRIMING_FRAMES:]
     seg = y[(b0 + 100) * N:b1 * N]
     assert np.all(np.isfinite(seg)) and np.sqrt(np.mean(seg ** 2)) > 0.01
-    assert st["state"] == "playing" and st["xruns"] == 0 and st["nonfinite_samples"] == 0
+    assert st["state"] == "playing" and st["xruns"] == 0 and st["nonfinite_samples"] == 0, (
+        {k: st[k] for k in ("xruns", "overruns", "xrun_kinds", "load")},
+        (tmp_path / "daemon.log").read_text())
 
 
 @pytest.mark.parametrize("server_rate", [44100, 48000])

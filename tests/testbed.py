@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,26 @@ pcm.pedal {{
 PRIMING_FRAMES = 512  # silence the file plugin writes before the first played block
 
 
+def _realtime_permitted() -> bool:
+    """Whether this user may ask for SCHED_FIFO (root, or an rtprio limit), asked in a child."""
+    probe = "import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
+
+
+# Scheduled as on the pedal: JACK's clock real-time where permitted (else it would be the first
+# thing a busy machine delays), and the daemon at the systemd unit's Nice=-10 (preexec below).
+JACK_RT = [] if _realtime_permitted() else ["--no-realtime"]
+UNIT_NICE = -10
+
+
+def as_the_unit() -> None:
+    """preexec_fn for a daemon under test: the unit's niceness, when this user may set it."""
+    try:
+        os.nice(UNIT_NICE)
+    except OSError:
+        pass
+
+
 @dataclass
 class Testbed:
     infile: Path
@@ -55,7 +76,7 @@ class Testbed:
     def start_server(self):
         """Start the JACK dummy server (the clock of every stream on device ``pedal``)."""
         name = self.env["JACK_DEFAULT_SERVER"]
-        self.jack = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy",
+        self.jack = subprocess.Popen(["jackd", *JACK_RT, "-n", name, "-d", "dummy",
                                       "-r", str(self.rate), "-p", "256"], env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
