@@ -40,6 +40,19 @@ def tanh_f(x):
 
 
 @njit(inline="always", **FAST)
+def fast_tanh_f(v):
+    """NAM's rational tanh approximation (NAM/activations.h, enable_fast_tanh), in v's type:
+    about 2e-4 from tanh at most, and fewer operations than ``tanh_f``."""
+    f = type(v)
+    av = abs(v)
+    x2 = v * v
+    return (v * (f(2.45550750702956) + f(2.45550750702956) * av
+                 + (f(0.893229853513558) + f(0.821226666969744) * av) * x2)
+            / (f(2.44506634652299) + (f(2.44506634652299) + x2)
+               * abs(v + f(0.814642734961073) * v * av)))
+
+
+@njit(inline="always", **FAST)
 def sigmoid_f(x):
     half = type(x)(0.5)
     return half + half * tanh_f(half * x)
@@ -125,10 +138,4 @@ def activate(v, kind):
         return v / (f(1.0) + abs(v))
     if kind == LINEAR:
         return v
-    # FAST_TANH: NAM's rational approximation (NAM/activations.h, enable_fast_tanh)
-    av = abs(v)
-    x2 = v * v
-    return (v * (f(2.45550750702956) + f(2.45550750702956) * av
-                 + (f(0.893229853513558) + f(0.821226666969744) * av) * x2)
-            / (f(2.44506634652299) + (f(2.44506634652299) + x2)
-               * abs(v + f(0.814642734961073) * v * av)))
+    return fast_tanh_f(v)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from .activations import tanh_f
+from .activations import fast_tanh_f, tanh_f
 from .jit import FAST
 from .linalg import matvec_acc
 
@@ -20,7 +20,8 @@ def _dense(seq, t, w, b, skip, x, in_gain, out_gain):
 
 
 @njit(**FAST)
-def lstm_block(x, n, in_gain, out_gain, wa, wx, wh, b, h, c, z, seq, dense_w, dense_b, skip):
+def lstm_block(x, n, in_gain, out_gain, wa, wx, wh, b, h, c, z, seq, dense_w, dense_b, skip,
+               fast):
     """A stack of LSTM layers and the dense output over ``n`` samples of x, in place.
 
     One call per block (a numba call costs about 50 ns per array argument, a tenth of a block's
@@ -31,6 +32,8 @@ def lstm_block(x, n, in_gain, out_gain, wa, wx, wh, b, h, c, z, seq, dense_w, de
     input there. y[t] = (dense_w . h_last[t] + dense_b + skip * in_gain * x[t]) * out_gain.
     The i, f and o columns of every weight must be pre-halved (``recurrent.gate_prescale``): then
     sigmoid(v) = 0.5 + 0.5 tanh(v / 2), and one vectorised tanh pass serves all four gates.
+    fast: NAM's tanh approximation (``fast_tanh_f``) for every gate and the cell, as the C++
+    players run their LSTMs; 0 is exact.
     """
     layers = h.shape[0]
     hidden = h.shape[1]
@@ -51,13 +54,18 @@ def lstm_block(x, n, in_gain, out_gain, wa, wx, wh, b, h, c, z, seq, dense_w, de
                     z[k] = bl[k]
                 matvec_acc(wx[layer - 1], seq[t], z, g4)
             matvec_acc(whl, hl, z, g4)
-            for k in range(g4):
-                z[k] = tanh_f(z[k])
+            if fast:
+                for k in range(g4):
+                    z[k] = fast_tanh_f(z[k])
+            else:
+                for k in range(g4):
+                    z[k] = tanh_f(z[k])
             for j in range(hidden):
                 cj = ((half + half * z[hidden + j]) * cl[j]
                       + (half + half * z[j]) * z[2 * hidden + j])
                 cl[j] = cj
-                hj = (half + half * z[3 * hidden + j]) * tanh_f(cj)
+                tc = fast_tanh_f(cj) if fast else tanh_f(cj)
+                hj = (half + half * z[3 * hidden + j]) * tc
                 hl[j] = hj
                 seq[t, j] = hj
     for t in range(n):
@@ -66,7 +74,7 @@ def lstm_block(x, n, in_gain, out_gain, wa, wx, wh, b, h, c, z, seq, dense_w, de
 
 @njit(**FAST)
 def gru_block(x, n, in_gain, out_gain, wa, wx, wh, bx, bh, linear_before_reset, h, zx, zh, seq,
-              dense_w, dense_b, skip):
+              dense_w, dense_b, skip, fast):
     """A stack of GRU layers (PyTorch ``nn.GRU`` when linear_before_reset) and the dense output,
     laid out as ``lstm_block``: wa [3H]; wx [L-1, H, 3H]; wh [L, H, 3H]; bx, bh [L, 3H];
     h [L, H]; zx, zh [3H] scratch.
@@ -74,6 +82,7 @@ def gru_block(x, n, in_gain, out_gain, wa, wx, wh, bx, bh, linear_before_reset, 
     The r and z columns of every weight and bias must be pre-halved
     (``recurrent.gate_prescale``), so the two gates share one vectorised tanh pass. With
     linear_before_reset false (ONNX's default) the candidate is tanh(Wx x + Wh (r*h) + b).
+    fast: NAM's tanh approximation for the gates and the candidate, as in ``lstm_block``.
     The input projection is written out here as in ``lstm_block``: moved into a shared inline
     helper, both kernels measured 1.8x slower (the cause in the generated code was not found).
     """
@@ -105,8 +114,12 @@ def gru_block(x, n, in_gain, out_gain, wa, wx, wh, bx, bh, linear_before_reset, 
                 for k in range(g2):
                     zh[k] = bhl[k]
                 matvec_acc(whl, hl, zh, g2)
-            for k in range(g2):
-                zx[k] = half + half * tanh_f(zx[k] + zh[k])  # r, then the update gate u
+            if fast:
+                for k in range(g2):
+                    zx[k] = half + half * fast_tanh_f(zx[k] + zh[k])  # r, then the update gate u
+            else:
+                for k in range(g2):
+                    zx[k] = half + half * tanh_f(zx[k] + zh[k])
             if linear_before_reset:
                 for j in range(hidden):
                     zx[g2 + j] += zx[j] * zh[g2 + j]
@@ -120,7 +133,8 @@ def gru_block(x, n, in_gain, out_gain, wa, wx, wh, bx, bh, linear_before_reset, 
                     zx[g2 + j] += acc
             for j in range(hidden):
                 u = zx[hidden + j]
-                hj = (one - u) * tanh_f(zx[g2 + j]) + u * hl[j]
+                v = zx[g2 + j]
+                hj = (one - u) * (fast_tanh_f(v) if fast else tanh_f(v)) + u * hl[j]
                 hl[j] = hj
                 seq[t, j] = hj
     for t in range(n):

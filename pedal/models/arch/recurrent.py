@@ -127,10 +127,12 @@ class RecurrentEngine:
         """precise: float64 arithmetic. Real time runs float32, as the C++ runtimes do; it is
         twice the vector width, and within float32 rounding of the network's exact output
         (a GRU-32 from GuitarML: 1.3e-5 from float64, where PyTorch's own float32 is 2.3e-5).
-        fast_tanh is a WaveNet option; LSTMs and GRUs run exact activations."""
+        fast_tanh: NAM's tanh approximation for every gate and the cell (the C++ players' fast
+        activations); the default is exact."""
         spec.validate()
         self.spec = spec
         self.dtype = f = np.float64 if precise else np.float32
+        self.fast_tanh = bool(fast_tanh)
         hid, layers = spec.hidden_size, spec.layers
         scale = gate_prescale(spec.cell, hid)
         g = scale.size
@@ -173,15 +175,16 @@ class RecurrentEngine:
         # the kernel and its arguments after x, n and the gains, bound once: at LSTM-16 sizes
         # a block computes in about 4 us, and looking up 11 attributes per call costs 0.3 us
         self._args: tuple
+        fast = 1 if self.fast_tanh else 0
         if self.spec.cell == "lstm":
             self._kernel = lstm_block
             self._args = (self._wa, self._wx, self._wh, self._b, self._h, self._c, self._z,
-                          self._seq, self._dense_w, self._dense_b, self._skip)
+                          self._seq, self._dense_w, self._dense_b, self._skip, fast)
         else:
             self._kernel = gru_block
             self._args = (self._wa, self._wx, self._wh, self._b, self._bh,
                           self.spec.linear_before_reset, self._h, self._z, self._z2, self._seq,
-                          self._dense_w, self._dense_b, self._skip)
+                          self._dense_w, self._dense_b, self._skip, fast)
         self.reset()
 
     def reset(self) -> None:
@@ -224,5 +227,6 @@ def examples():
                       for n_in in (1, 2)]
             spec = RecurrentSpec(cell, layers, rng.standard_normal(2), 0.0,
                                  linear_before_reset=lbr)
-            out += [(spec, {"precise": False}), (spec, {"precise": True})]
+            out += [(spec, {"precise": False}), (spec, {"precise": True}),
+                    (spec, {"fast_tanh": True})]
     return out
