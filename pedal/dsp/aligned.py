@@ -35,3 +35,23 @@ def copy(a, dtype=None) -> np.ndarray:
     out = empty(a.shape, dtype or a.dtype)
     out[...] = a
     return out
+
+
+def arena(shapes: dict[str, tuple[int, ...]], dtype) -> tuple[np.ndarray, dict[str, int],
+                                                              dict[str, np.ndarray]]:
+    """One aligned zeroed array holding several: returns it, each part's offset in it (in
+    elements, every part starting on a 64-byte boundary) and a view of each part in its shape.
+    A kernel that takes the arena and the offsets takes two arrays instead of many (numba
+    charges per array argument)."""
+    dtype = np.dtype(dtype)
+    step = max(ALIGN // dtype.itemsize, 1)
+    offsets: dict[str, int] = {}
+    end = 0
+    for name, shape in shapes.items():
+        offsets[name] = end
+        size = int(np.prod(shape, dtype=np.int64))
+        end += -(-max(size, 1) // step) * step
+    buf = zeros(max(end, 1), dtype)
+    views = {name: buf[offsets[name]:offsets[name] + int(np.prod(shape, dtype=np.int64))]
+             .reshape(shape) for name, shape in shapes.items()}
+    return buf, offsets, views

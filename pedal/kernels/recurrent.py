@@ -1,6 +1,12 @@
 """Recurrent amp models: a stack of LSTM or GRU layers and the dense output, one call per block
 (PyTorch gate order: LSTM i, f, g, o; GRU r, z, n). Weights are stored transposed ([inputs,
-gates]) so the inner loop over gates is contiguous."""
+gates]) so the inner loop over gates is contiguous.
+
+Every weight, state and scratch array of a stack lives in one float array (``ar``) at the
+offsets of an int64 table (``d``, columns below), so a block is one call with two arrays: numba
+charges about 70 ns per array argument, and the eleven separate arrays cost 0.8 us of a 8 us
+LSTM-16 block.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,26 @@ from numba import njit
 from .activations import fast_tanh_f, tanh_f
 from .jit import FAST
 from .linalg import matvec_acc
+
+# d columns: sizes and flags, then offsets into ar
+D_LAYERS = 0        # L
+D_HIDDEN = 1        # H
+D_DEEP = 2          # rows of wx: max(L - 1, 1)
+D_MAX_BLOCK = 3     # rows of seq
+D_FAST = 4          # 1: fast activations (``fast_tanh_f``)
+D_LBR = 5           # GRU: linear_before_reset
+D_WA = 6            # wa [G]: layer 0's audio input column
+D_WX = 7            # wx [max(L - 1, 1), H, G]
+D_WH = 8            # wh [L, H, G]
+D_B = 9             # b [L, G] (GRU: the input bias bx)
+D_BH = 10           # GRU: the hidden bias bh [L, G]
+D_H = 11            # h [L, H] state
+D_C = 12            # LSTM: c [L, H] state
+D_Z = 13            # z [G] scratch
+D_Z2 = 14           # GRU: a second [G] scratch
+D_SEQ = 15          # seq [max_block, H]
+D_DENSE = 16        # dense_w [H]
+D_COLS = 17
 
 
 @njit(inline="always", **FAST)
@@ -20,12 +46,11 @@ def _dense(seq, t, w, b, skip, x, in_gain, out_gain):
 
 
 @njit(**FAST)
-def lstm_block(x, n, in_gain, out_gain, wa, wx, wh, b, h, c, z, seq, dense_w, dense_b, skip,
-               fast):
-    """A stack of LSTM layers and the dense output over ``n`` samples of x, in place.
+def lstm_block(x, n, in_gain, out_gain, ar, d, dense_b, skip):
+    """A stack of LSTM layers and the dense output over ``n`` samples of x, in place; its arrays
+    are views of ``ar`` at the offsets of ``d`` (see the columns above).
 
-    One call per block (a numba call costs about 50 ns per array argument, a tenth of a block's
-    budget at LSTM-16 sizes if every layer were its own call). Layer 0 reads the audio:
+    Layer 0 reads the audio:
     x[t] * in_gain times wa [4H] (knob inputs are folded into b[0] by the engine); layer l > 0
     reads layer l-1's output through wx[l-1] [H, 4H]. wh: [L, H, 4H]; b: [L, 4H]; h, c: [L, H]
     state, updated; z: [4H] scratch; seq: [max_block, H], each layer's output overwrites its
@@ -35,9 +60,18 @@ def lstm_block(x, n, in_gain, out_gain, wa, wx, wh, b, h, c, z, seq, dense_w, de
     fast: NAM's tanh approximation (``fast_tanh_f``) for every gate and the cell, as the C++
     players run their LSTMs; 0 is exact.
     """
-    layers = h.shape[0]
-    hidden = h.shape[1]
+    layers, hidden, deep = d[D_LAYERS], d[D_HIDDEN], d[D_DEEP]
+    fast = d[D_FAST]
     g4 = 4 * hidden
+    wa = ar[d[D_WA]:d[D_WA] + g4]
+    wx = ar[d[D_WX]:d[D_WX] + deep * hidden * g4].reshape((deep, hidden, g4))
+    wh = ar[d[D_WH]:d[D_WH] + layers * hidden * g4].reshape((layers, hidden, g4))
+    b = ar[d[D_B]:d[D_B] + layers * g4].reshape((layers, g4))
+    h = ar[d[D_H]:d[D_H] + layers * hidden].reshape((layers, hidden))
+    c = ar[d[D_C]:d[D_C] + layers * hidden].reshape((layers, hidden))
+    z = ar[d[D_Z]:d[D_Z] + g4]
+    seq = ar[d[D_SEQ]:d[D_SEQ] + d[D_MAX_BLOCK] * hidden].reshape((d[D_MAX_BLOCK], hidden))
+    dense_w = ar[d[D_DENSE]:d[D_DENSE] + hidden]
     half = z.dtype.type(0.5)  # z's type throughout: a float64 constant would widen float32
     for layer in range(layers):
         hl = h[layer]
@@ -73,8 +107,7 @@ def lstm_block(x, n, in_gain, out_gain, wa, wx, wh, b, h, c, z, seq, dense_w, de
 
 
 @njit(**FAST)
-def gru_block(x, n, in_gain, out_gain, wa, wx, wh, bx, bh, linear_before_reset, h, zx, zh, seq,
-              dense_w, dense_b, skip, fast):
+def gru_block(x, n, in_gain, out_gain, ar, d, dense_b, skip):
     """A stack of GRU layers (PyTorch ``nn.GRU`` when linear_before_reset) and the dense output,
     laid out as ``lstm_block``: wa [3H]; wx [L-1, H, 3H]; wh [L, H, 3H]; bx, bh [L, 3H];
     h [L, H]; zx, zh [3H] scratch.
@@ -86,10 +119,20 @@ def gru_block(x, n, in_gain, out_gain, wa, wx, wh, bx, bh, linear_before_reset, 
     The input projection is written out here as in ``lstm_block``: moved into a shared inline
     helper, both kernels measured 1.8x slower (the cause in the generated code was not found).
     """
-    layers = h.shape[0]
-    hidden = h.shape[1]
+    layers, hidden, deep = d[D_LAYERS], d[D_HIDDEN], d[D_DEEP]
+    fast, linear_before_reset = d[D_FAST], d[D_LBR]
     g2 = 2 * hidden
     g3 = 3 * hidden
+    wa = ar[d[D_WA]:d[D_WA] + g3]
+    wx = ar[d[D_WX]:d[D_WX] + deep * hidden * g3].reshape((deep, hidden, g3))
+    wh = ar[d[D_WH]:d[D_WH] + layers * hidden * g3].reshape((layers, hidden, g3))
+    bx = ar[d[D_B]:d[D_B] + layers * g3].reshape((layers, g3))
+    bh = ar[d[D_BH]:d[D_BH] + layers * g3].reshape((layers, g3))
+    h = ar[d[D_H]:d[D_H] + layers * hidden].reshape((layers, hidden))
+    zx = ar[d[D_Z]:d[D_Z] + g3]
+    zh = ar[d[D_Z2]:d[D_Z2] + g3]
+    seq = ar[d[D_SEQ]:d[D_SEQ] + d[D_MAX_BLOCK] * hidden].reshape((d[D_MAX_BLOCK], hidden))
+    dense_w = ar[d[D_DENSE]:d[D_DENSE] + hidden]
     half = zx.dtype.type(0.5)
     one = zx.dtype.type(1.0)
     for layer in range(layers):

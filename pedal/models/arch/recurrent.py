@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...dsp import aligned
-from ...kernels.recurrent import gru_block, lstm_block
+from ...kernels import recurrent as kr
 from ...errors import ModelError
 from .. import budget
 
@@ -171,20 +171,39 @@ class RecurrentEngine:
         self._warm: tuple[np.ndarray, np.ndarray] | None = None  # depends on the knobs
 
     def prepare(self, max_block: int) -> None:
-        self._seq = aligned.zeros((max_block, self.spec.hidden_size), self.dtype)
-        # the kernel and its arguments after x, n and the gains, bound once: at LSTM-16 sizes
-        # a block computes in about 4 us, and looking up 11 attributes per call costs 0.3 us
-        self._args: tuple
-        fast = 1 if self.fast_tanh else 0
-        if self.spec.cell == "lstm":
-            self._kernel = lstm_block
-            self._args = (self._wa, self._wx, self._wh, self._b, self._h, self._c, self._z,
-                          self._seq, self._dense_w, self._dense_b, self._skip, fast)
-        else:
-            self._kernel = gru_block
-            self._args = (self._wa, self._wx, self._wh, self._b, self._bh,
-                          self.spec.linear_before_reset, self._h, self._z, self._z2, self._seq,
-                          self._dense_w, self._dense_b, self._skip, fast)
+        """Every array the kernel reads or writes, moved into one arena (``aligned.arena``):
+        a block is then one call with two array arguments."""
+        s, f = self.spec, self.dtype
+        hid, layers = s.hidden_size, s.num_layers
+        g = self._z.shape[0]
+        parts = {"wa": self._wa, "wx": self._wx, "wh": self._wh, "b": self._b, "h": self._h,
+                 "c": self._c, "z": self._z, "z2": self._z2,
+                 "seq": np.zeros((max_block, hid)), "dense": self._dense_w}
+        if s.cell == "gru":
+            parts["bh"] = self._bh
+        buf, off, views = aligned.arena({k: v.shape for k, v in parts.items()}, f)
+        for k, v in parts.items():
+            views[k][...] = v
+        self._ar = buf
+        # the engine's own names now see the arena: set_knobs and reset write into it
+        self._wa, self._wx, self._wh, self._b = views["wa"], views["wx"], views["wh"], views["b"]
+        self._h, self._c, self._z, self._z2 = views["h"], views["c"], views["z"], views["z2"]
+        self._seq, self._dense_w = views["seq"], views["dense"]
+        if s.cell == "gru":
+            self._bh = views["bh"]
+        d = np.zeros(kr.D_COLS, np.int64)
+        d[kr.D_LAYERS], d[kr.D_HIDDEN], d[kr.D_DEEP] = layers, hid, self._wx.shape[0]
+        d[kr.D_MAX_BLOCK] = max_block
+        d[kr.D_FAST] = 1 if self.fast_tanh else 0
+        d[kr.D_LBR] = 1 if s.linear_before_reset else 0
+        for col, name in ((kr.D_WA, "wa"), (kr.D_WX, "wx"), (kr.D_WH, "wh"), (kr.D_B, "b"),
+                          (kr.D_BH, "bh"), (kr.D_H, "h"), (kr.D_C, "c"), (kr.D_Z, "z"),
+                          (kr.D_Z2, "z2"), (kr.D_SEQ, "seq"), (kr.D_DENSE, "dense")):
+            d[col] = off.get(name, 0)
+        assert g == (4 if s.cell == "lstm" else 3) * hid
+        self._d = d
+        self._kernel = kr.lstm_block if s.cell == "lstm" else kr.gru_block
+        self._dense_b_f = float(self._dense_b)
         self.reset()
 
     def reset(self) -> None:
@@ -209,7 +228,8 @@ class RecurrentEngine:
 
     def process(self, x: np.ndarray, in_gain: float = 1.0, out_gain: float = 1.0) -> None:
         """x: float32 [n], n <= max_block, in place."""
-        self._kernel(x, x.shape[0], in_gain, out_gain, *self._args)
+        self._kernel(x, x.shape[0], in_gain, out_gain, self._ar, self._d, self._dense_b_f,
+                     self._skip)
 
     def get_state(self):
         return self._h.copy(), self._c.copy()
