@@ -122,7 +122,8 @@ def test_state_is_saved_and_restored(tmp_path):
         wait_for(lambda: r.status()["models"] == ["a.onnx"], what="model")
         r.ask("model", "a.onnx")
         r.ask("bypass", "on")
-        wait_for(lambda: json.loads((tmp_path / "state/state.json").read_text())["bypass"],
+        state = tmp_path / "state/state.json"  # written atomically: absent, or whole
+        wait_for(lambda: state.exists() and json.loads(state.read_text())["bypass"],
                  what="state saved")
     finally:
         r.stop()
@@ -417,5 +418,29 @@ def test_a_dropped_slimmable_file_plays_the_size_this_machine_affords(tmp_path):
         assert st["model"] == "multi.nam" and st["state"] == "playing"
         assert "size 3 of 3 (wavenet-5x3+3x3-a2" in st["model_size"]
         assert "auto: the largest of 3 sizes within the budget at block 64" in st["model_size"]
+    finally:
+        r.stop()
+
+
+def test_an_idle_loader_exits_and_the_next_drop_starts_it_again(tmp_path):
+    """loader.idle_exit_s: the worker process (its numba, LLVM and onnxruntime: ~130 MB of
+    proportional memory) exits when no file came for that long; a file dropped later starts a
+    new one and joins the cycle. An idle exit is not a restart (restarts count failures)."""
+    r = Running(write_config(tmp_path, loader={"idle_exit_s": 1.0}))
+    try:
+        first = wait_for(lambda: (p := r.status()["loader"]["pid"]) and p, what="a worker")
+        os.kill(first, 0)  # it is alive
+        st = wait_for(lambda: (s := r.status())["loader"]["pid"] is None and s, timeout=15,
+                      what="the idle worker gone")
+        assert st["loader"]["idle_exits"] == 1 and st["loader"]["restarts"] == 0
+        with pytest.raises(ProcessLookupError):
+            for _ in range(50):  # reaped by the daemon: gone from the process table
+                os.kill(first, 0)
+                time.sleep(0.1)
+        drop_model(tmp_path / "models", "late.onnx")
+        wait_for(lambda: "late.onnx" in r.status()["models"], timeout=30, what="late.onnx")
+        st = r.status()
+        assert st["loader"]["pid"] not in (None, first) and st["loader"]["restarts"] == 0
+        assert st["state"] == "playing" and st["last_error"] is None
     finally:
         r.stop()

@@ -42,7 +42,7 @@ SCHEMA = Section({
         "normalize_loudness": Bool(True),   # -18 dB loudness when the model states it
         "calibrate_input": Bool(False),     # NAM input_level_dbu against interface_dbu
         "interface_dbu": Num(-60, 60, 12.0, "dBu"),
-        "fast_tanh": Bool(False),           # NAM plugin's tanh approximation (WaveNets)
+        "fast_tanh": Bool(False),           # NAM plugin's tanh approximation (every engine)
         "precise": Bool(False),             # float64 LSTM/GRU (slower; --raw sets it)
         # a model of several sizes (NAM SlimmableContainer, slimmable WaveNet): 0..1 as NAM's
         # SetSlimmableSize, or auto: the largest this machine runs in real time

@@ -81,6 +81,7 @@ SCHEMA = Section({
     "loader": Section({
         "memory_mb": Num(256, 65536, 1536, "MB", integer=True),
         "timeout_s": Num(1, 600, 20.0, "s"),
+        "idle_exit_s": Num(0, 86400, 60.0, "s"),
     }),
     "log": Section({
         "level": Choice(("debug", "info", "warning", "error"), "info"),
@@ -170,6 +171,7 @@ class ControlConfig:
 class LoaderConfig:
     memory_mb: int
     timeout_s: float
+    idle_exit_s: float
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,8 @@ class Daemon:
     @staticmethod
     def _limits(config: Config) -> LoaderLimits:
         lc = config.loader
-        return LoaderLimits(memory_mb=lc.memory_mb, cpu_s=lc.timeout_s, wall_s=lc.timeout_s)
+        return LoaderLimits(memory_mb=lc.memory_mb, cpu_s=lc.timeout_s, wall_s=lc.timeout_s,
+                            idle_exit_s=lc.idle_exit_s)
 
     @staticmethod
     def _configured_rate(config: Config) -> int:

@@ -13,7 +13,9 @@ daemon hands every file to a worker process (``python -m pedal.service.loader``)
 - sends back the description as data (``wire.py``: JSON and raw arrays, never pickle).
 
 The daemon waits for at most ``wall_s`` per job, kills a worker that takes longer, and starts a
-new one for the next job. A worker that dies (a crash, a limit) is reported as that file's
+new one for the next job. A worker idle for ``idle_exit_s`` is told to exit and started again
+for the next job: its ~130 MB (proportional share; numba, LLVM, onnxruntime) matter on a
+512 MB Zero 2 W, and a file dropped later waits the worker's start-up (1-2 s) once. A worker that dies (a crash, a limit) is reported as that file's
 error, one line; the daemon and its audio are untouched. The worker warms its numba kernels
 once at start, so its timings are not the compiler's.
 """
@@ -49,6 +51,7 @@ class LoaderLimits:
     cpu_s: float = 20.0     # CPU seconds per job
     wall_s: float = 20.0    # seconds the daemon waits for one job
     nice: int = 10
+    idle_exit_s: float = 60.0  # a worker with no job for this long exits (0: it never does)
 
 
 _ERRORS = {"ModelError": ModelError, "ConfigError": ConfigError, "IRError": IRError,
@@ -81,6 +84,7 @@ class Loader:
         self._closed = False
         self.restarts = 0
         self.jobs_done = 0
+        self.idle_exits = 0
 
     # -- public ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -121,8 +125,13 @@ class Loader:
 
     # -- the loader thread -------------------------------------------------------------------
     def _serve(self):
+        idle = self.limits.idle_exit_s
         while not self._closed:
-            job = self._jobs.get()
+            try:
+                job = self._jobs.get(timeout=idle if idle > 0 and self.pid else None)
+            except queue.Empty:
+                self._retire()
+                continue
             if self._closed:
                 break
             if job is None:
@@ -156,6 +165,22 @@ class Loader:
         threading.Thread(target=self._drain, args=(self._proc,), name="pedal-loader-log",
                          daemon=True).start()
         return self._proc
+
+    def _retire(self) -> None:
+        """An idle worker: its stdin closed, it leaves its loop and exits; not a restart."""
+        p = self._proc
+        if p is None or p.poll() is not None:
+            return
+        self.idle_exits += 1  # counted first: ``pid`` is None as soon as it has exited
+        try:
+            assert p.stdin is not None
+            p.stdin.close()
+            p.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            p.kill()
+            p.wait(5)
+        self._proc = None
+        log.debug("loader: idle for %g s, its worker exited", self.limits.idle_exit_s)
 
     def _drain(self, proc):
         for line in proc.stderr:

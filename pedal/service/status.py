@@ -44,7 +44,7 @@ def snapshot(d) -> dict:
         "presets": list(d.sounds.presets),
         "led": getattr(d.controls, "shown", None),
         "loader": {"pid": d.loader.pid, "restarts": d.loader.restarts,
-                   "jobs": d.loader.jobs_done},
+                   "jobs": d.loader.jobs_done, "idle_exits": d.loader.idle_exits},
         "config": d.config.path,
     }
     if p.tuner:
