@@ -444,3 +444,23 @@ def test_an_idle_loader_exits_and_the_next_drop_starts_it_again(tmp_path):
         assert st["state"] == "playing" and st["last_error"] is None
     finally:
         r.stop()
+
+
+def test_a_loader_started_early_is_kept_only_with_the_configs_limits(tmp_path):
+    """``pedal run`` starts the loader's worker before it reads the config (its start-up then
+    overlaps the daemon's); the daemon keeps it only when the config asks for its limits."""
+    from pedal.service.daemon import Daemon
+    from pedal.service.loader import Loader, LoaderLimits
+
+    cfg = load_config(write_config(tmp_path))
+    assert Daemon._limits(cfg) == LoaderLimits()  # the defaults agree: kept unless configured
+    same = Loader(Daemon._limits(cfg))
+    other = Loader(LoaderLimits(memory_mb=999))
+    kept, replaced = Daemon(cfg, loader=same), Daemon(cfg, loader=other)
+    try:
+        assert kept.loader is same
+        assert replaced.loader is not other and replaced.loader.limits == Daemon._limits(cfg)
+        assert other._closed
+    finally:
+        kept.loader.close()
+        replaced.loader.close()

@@ -58,7 +58,9 @@ class Every:
 
 class Daemon:
     def __init__(self, config: Config, notifier: Notifier | None = None, config_path=None,
-                 overrides=None):
+                 overrides=None, loader: Loader | None = None):
+        """loader: one already started (``pedal run`` starts it before importing this), kept
+        when its limits are the config's, else closed and replaced."""
         self.config = config
         self.config_path = config_path
         self.overrides = overrides
@@ -82,7 +84,10 @@ class Daemon:
         self._last_watchdog = 0.0
         self.server = None
         self.controls = None
-        self.loader = Loader(self._limits(config))
+        if loader is not None and loader.limits != self._limits(config):
+            loader.close()
+            loader = None
+        self.loader = loader or Loader(self._limits(config))
         self.rate = self._configured_rate(config)  # the device's rate: see _follow_model
         self._parts(config, new_player=True)
         self.snapshot: dict = {}
@@ -423,8 +428,8 @@ class Daemon:
         log.info("stopped")
 
 
-def run(config_path=None, overrides=None) -> int:
-    """The daemon's main: returns the process exit code."""
+def run(config_path=None, overrides=None, loader: Loader | None = None) -> int:
+    """The daemon's main: returns the process exit code. loader: see ``Daemon``."""
     logging.basicConfig(stream=sys.stdout, format="%(levelname)s %(message)s",
                         level=logging.INFO, force=True)
     try:
@@ -432,9 +437,11 @@ def run(config_path=None, overrides=None) -> int:
     except PedalError as exc:
         for line in str(exc).splitlines():
             print(f"pedal: error: {line}", file=sys.stderr)
+        if loader is not None:
+            loader.close()
         return 2
     logging.getLogger().setLevel(config.log.level.upper())
-    d = Daemon(config, config_path=config_path, overrides=overrides)
+    d = Daemon(config, config_path=config_path, overrides=overrides, loader=loader)
     # signals only note what arrived; the C-level wakeup byte ends the loop's wait
     signal.set_wakeup_fd(d._wake_w.fileno(), warn_on_full_buffer=False)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

@@ -17,7 +17,7 @@ new one for the next job. A worker idle for ``idle_exit_s`` is told to exit and 
 for the next job: its ~130 MB (proportional share; numba, LLVM, onnxruntime) matter on a
 512 MB Zero 2 W, and a file dropped later waits the worker's start-up (1-2 s) once. A worker that dies (a crash, a limit) is reported as that file's
 error, one line; the daemon and its audio are untouched. The worker warms its numba kernels
-once at start, so its timings are not the compiler's.
+once, after its first job (``_warm``).
 """
 
 from __future__ import annotations
@@ -334,12 +334,7 @@ def worker(memory_mb: int, nice: int) -> int:
 
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # anything a library prints must not corrupt the replies
-    try:
-        from ..tools.warmup import warm_up
-
-        warm_up()
-    except Exception as exc:  # noqa: BLE001 - jobs report their own errors
-        print(f"warm-up failed: {exc}", file=sys.stderr)
+    warmed = False
     for line in sys.stdin.buffer:
         try:
             req = json.loads(line)
@@ -367,7 +362,23 @@ def worker(memory_mb: int, nice: int) -> int:
         out.write(struct.pack(">I", len(data)))
         out.write(data)
         out.flush()
+        if not warmed:  # after the first reply (at start-up: the preset the pedal waits for)
+            warmed = True
+            _warm()
     return 0
+
+
+def _warm() -> None:
+    """Every kernel loaded once, so later jobs pay no first calls. Timings never include
+    one anyway (``stream_seconds`` plays a block before it starts the clock), so the first
+    job, the start preset that the pedal's first block waits for, does not wait for this."""
+    try:
+        from ..tools.warmup import warm_up
+
+        _limit_cpu(60.0)
+        warm_up()
+    except Exception as exc:  # noqa: BLE001 - jobs report their own errors
+        print(f"warm-up failed: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":
