@@ -175,7 +175,6 @@ class RecurrentEngine:
         a block is then one call with two array arguments."""
         s, f = self.spec, self.dtype
         hid, layers = s.hidden_size, s.num_layers
-        g = self._z.shape[0]
         parts = {"wa": self._wa, "wx": self._wx, "wh": self._wh, "b": self._b, "h": self._h,
                  "c": self._c, "z": self._z, "z2": self._z2,
                  "seq": np.zeros((max_block, hid)), "dense": self._dense_w}
@@ -200,7 +199,6 @@ class RecurrentEngine:
                           (kr.D_BH, "bh"), (kr.D_H, "h"), (kr.D_C, "c"), (kr.D_Z, "z"),
                           (kr.D_Z2, "z2"), (kr.D_SEQ, "seq"), (kr.D_DENSE, "dense")):
             d[col] = off.get(name, 0)
-        assert g == (4 if s.cell == "lstm" else 3) * hid
         self._d = d
         self._kernel = kr.lstm_block if s.cell == "lstm" else kr.gru_block
         self._dense_b_f = float(self._dense_b)
