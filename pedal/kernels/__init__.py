@@ -24,11 +24,15 @@ Rules for these modules (see design.md and CONTRIBUTING.md):
 | ``player`` | the daemon's mix: crossfade, bypass, mute, the output guard |
 | ``io`` | interleaving, the MCP3202 decode |
 | ``offline`` | the synthesised guitar and the diode-clipper circuit (allocate: not real time) |
+| ``jit``, ``aot`` | the decorator the modules use; the ahead-of-time build of the real-time ones |
 
 A kernel that inlines a helper of another module is compiled into that module's cache, which
 numba keys on the kernel's own file only. So the cache of this package is stamped with a digest
-of all its sources and dropped when any of them changes (``_fresh_cache``): an edited helper
-never leaves stale machine code behind.
+of all its sources and dropped when any of them changes (``_fresh_cache``, run before the first
+kernel is compiled or loaded): an edited helper never leaves stale machine code behind.
+
+``pedal run`` and its loader take the real-time kernels from an ahead-of-time build instead
+(``use_aot``; ``jit.py`` and ``aot.py`` say how): no numba, no LLVM in the daemon.
 """
 
 from __future__ import annotations
@@ -43,7 +47,8 @@ def _fresh_cache() -> None:
     """Drop this package's numba cache files when any kernel source changed since they were
     written (see the module docstring). Silent when numba's cache folder cannot be found."""
     here = Path(__file__).resolve().parent
-    sources = sorted(here.glob("*.py"))
+    # aot.py builds from the JIT's machine code and compiles none of its own
+    sources = sorted(p for p in here.glob("*.py") if p.name != "aot.py")
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:20]
     try:
         from numba.core.caching import CacheImpl
@@ -90,5 +95,37 @@ def _skip_blas_probe() -> None:
             del sys.modules["scipy.linalg"]
 
 
-_fresh_cache()
-_skip_blas_probe()
+def choose() -> str:
+    """``pedal run`` and its loader, first thing: ``PEDAL_KERNELS`` is ``aot`` (the default:
+    the ahead-of-time build when there is one for these sources), ``checked`` (the same, every
+    call checked: the tests) or ``jit``. Returns what was done, one line."""
+    import os
+
+    from . import jit
+
+    want = os.environ.get("PEDAL_KERNELS", "aot")
+    jit.WHAT = "kernels JIT (PEDAL_KERNELS=jit)" if want == "jit" else \
+        use_aot(checked=want == "checked")
+    return jit.WHAT
+
+
+def use_aot(checked: bool = False) -> str:
+    """Take every real-time kernel from the ahead-of-time build (``aot.py``) instead of
+    numba's JIT, for this process: call before any kernel module is imported. Returns what was
+    done, one line; without a usable build (or when too late) the kernels stay JIT, as before.
+    ``checked``: every call is checked against the build's signatures (the tests)."""
+    import sys
+
+    from . import aot, jit
+
+    if jit._AOT is not None:
+        return f"{len(jit._AOT)} kernels ahead of time"
+    early = [m for m in sys.modules if m.startswith(__name__ + ".")
+             and m.rsplit(".", 1)[1] not in ("jit", "aot")]
+    if early:
+        return f"kernels JIT ({early[0]} was imported first)"
+    table, what = aot.load(checked)
+    if table is None:
+        return f"kernels JIT: {what}"
+    jit._AOT = table
+    return what

@@ -5,9 +5,8 @@ through it, and the WaveNet activation switch."""
 
 from __future__ import annotations
 
-from numba import njit
+from .jit import FAST, njit
 
-from .jit import FAST
 
 # activation codes of ``activate`` (the WaveNet tables carry them)
 TANH, HARDTANH, RELU, LEAKY_RELU, SIGMOID, FAST_TANH, SOFTSIGN, LINEAR = range(8)

@@ -6,17 +6,16 @@
 
 from __future__ import annotations
 
-from numba import njit
+from .jit import FAST, njit
 
 from .fft import irfft, rfft
-from .jit import FAST
 
 # upols' integer state slots
 UP_POS, UP_HEAD, UP_TAIL = range(3)
 UP_SLOTS = 3
 
 
-@njit(**FAST)
+@njit(inline="always", **FAST)
 def _upols_spectrum(xbuf, fdl_re, fdl_im, ints, zr, zi, bitrev, tw_re, tw_im, rtw_re, rtw_im):
     """Spectrum of the window xbuf[0:2P] into the next slot of the delay line; returns the slot."""
     head = (ints[UP_HEAD] + 1) % fdl_re.shape[0]
@@ -25,7 +24,7 @@ def _upols_spectrum(xbuf, fdl_re, fdl_im, ints, zr, zi, bitrev, tw_re, tw_im, rt
     return head
 
 
-@njit(**FAST)
+@njit(inline="always", **FAST)
 def _upols_next(xbuf, h_re, h_im, fdl_re, fdl_im, s_re, s_im, ints):
     """After a window: S = sum over partitions k >= 1 of X[head - k + 1] H[k]; shift input."""
     p = xbuf.shape[0] // 2

@@ -14,9 +14,8 @@ only two rows of accumulated cost are kept, and one byte per cell for the way ba
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import STRICT, njit
 
-from .jit import STRICT
 
 STEP_START, STEP_DIAG, STEP_STAY, STEP_SKIP, STEP_NONE = -1, 0, 1, 2, -2
 _BIG = 1e300

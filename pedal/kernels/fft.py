@@ -3,12 +3,11 @@ through a complex FFT of size P. Tables (bit reversal, twiddles) are made once, 
 
 from __future__ import annotations
 
-from numba import njit
-
-from .jit import FAST
+from .jit import FAST, njit
 
 
-@njit(**FAST)
+
+@njit(inline="always", **FAST)
 def _cfft(re, im, size, bitrev, tw_re, tw_im, stride_base):
     """In-place forward complex FFT of re[:size], im[:size] (size a power of two).
 
@@ -41,7 +40,7 @@ def _cfft(re, im, size, bitrev, tw_re, tw_im, stride_base):
         half *= 2
 
 
-@njit(**FAST)
+@njit(inline="always", **FAST)
 def rfft(x, out_re, out_im, zr, zi, bitrev, tw_re, tw_im, rtw_re, rtw_im):
     """Spectrum bins 0..P of the real signal x[:2P]. zr, zi: [P] scratch.
 
@@ -66,7 +65,7 @@ def rfft(x, out_re, out_im, zr, zi, bitrev, tw_re, tw_im, rtw_re, rtw_im):
     out_im[p] = 0.0
 
 
-@njit(**FAST)
+@njit(inline="always", **FAST)
 def irfft(in_re, in_im, x, zr, zi, bitrev, tw_re, tw_im, rtw_re, rtw_im):
     """Inverse of ``rfft``: x[:2P] from bins 0..P (scaled by 1/2P)."""
     p = zr.shape[0]

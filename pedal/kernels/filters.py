@@ -9,9 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from .jit import FAST, STRICT, njit
 
-from .jit import FAST, STRICT
 
 # noise_gate's state slots
 GATE_ENV, GATE_GAIN, GATE_OPEN, GATE_HELD = range(4)

@@ -3,9 +3,8 @@ replies to samples."""
 
 from __future__ import annotations
 
-from numba import njit
+from .jit import STRICT, njit
 
-from .jit import STRICT
 
 # mcp3202_decode's DC blocker state (dc)
 DC_COEF, DC_X1, DC_Y1 = range(3)

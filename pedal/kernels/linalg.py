@@ -3,9 +3,8 @@ rows eight at a time, and the 1x1 convolution over a block."""
 
 from __future__ import annotations
 
-from numba import njit
+from .jit import FAST, njit
 
-from .jit import FAST
 
 
 @njit(inline="always", **FAST)

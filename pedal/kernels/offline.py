@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from .jit import STRICT, njit
 
-from .jit import STRICT
 
 
 @njit(**STRICT)

@@ -7,9 +7,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from .jit import STRICT, njit
 
-from .jit import STRICT
 
 # pitch_block's parameters (prm)
 (P_SR, P_DEC, P_TAU_MIN, P_TAU_MAX, P_THRESHOLD, P_HOP, P_HOLDOFF, P_SILENCE, P_ONSET,

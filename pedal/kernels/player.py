@@ -4,9 +4,8 @@ guard that keeps a misbehaving model from sending NaN or full-scale garbage to t
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import STRICT, njit
 
-from .jit import STRICT
 
 # mix_block's state (st), float64
 MIX_FADE_LEFT = 0   # samples of the chain crossfade left (0: none)

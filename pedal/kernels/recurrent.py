@@ -10,10 +10,9 @@ LSTM-16 block.
 
 from __future__ import annotations
 
-from numba import njit
+from .jit import FAST, njit
 
 from .activations import fast_tanh_f, tanh_f
-from .jit import FAST
 from .linalg import matvec_acc
 
 # d columns: sizes and flags, then offsets into ar

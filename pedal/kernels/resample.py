@@ -12,9 +12,8 @@ as soon as its newest input has arrived, so the only delay is the filter's own.
 
 from __future__ import annotations
 
-from numba import njit
+from .jit import FAST, njit
 
-from .jit import FAST
 
 # resample_block's integer state
 RS_J0 = 0      # global index of the newest input the next output reads

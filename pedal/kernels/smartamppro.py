@@ -3,10 +3,9 @@ conv1d, an LSTM over the few positions left, dense). Everything in arrays the en
 
 from __future__ import annotations
 
-from numba import njit
+from .jit import FAST, njit
 
 from .activations import tanh_f
-from .jit import FAST
 from .linalg import matvec_acc
 
 

@@ -3,10 +3,9 @@ block in one call, vectorised across the block's time steps."""
 
 from __future__ import annotations
 
-from numba import njit
+from .jit import FAST, njit
 
 from .activations import activate_row
-from .jit import FAST
 from .linalg import mix
 
 # arr_tab columns (one row per layer array)
@@ -175,10 +174,10 @@ def wavenet_block(x, n, in_gain, out_gain, head_scale, pos, rows, keep, wp, bp, 
             off, c_n = buf_tab[i, 0], buf_tab[i, 1]
             for c in range(c_n):
                 base = off + c * rows
-                dst = bp[base:base + keep]
-                src = bp[base + pos - keep:base + pos]
+                kept = bp[base:base + keep]
+                last = bp[base + pos - keep:base + pos]
                 for r in range(keep):
-                    dst[r] = src[r]
+                    kept[r] = last[r]
         pos = keep
     xv = xin[:n]
     for t in range(n):

@@ -13,6 +13,7 @@ import numpy as np
 
 from ...dsp import aligned
 from ...kernels import recurrent as kr
+from ...kernels.jit import resolve
 from ...errors import ModelError
 from .. import budget
 
@@ -200,8 +201,11 @@ class RecurrentEngine:
                           (kr.D_Z2, "z2"), (kr.D_SEQ, "seq"), (kr.D_DENSE, "dense")):
             d[col] = off.get(name, 0)
         self._d = d
-        self._kernel = kr.lstm_block if s.cell == "lstm" else kr.gru_block
         self._dense_b_f = float(self._dense_b)
+        kernel = kr.lstm_block if s.cell == "lstm" else kr.gru_block
+        # the variant for this arena's dtype, chosen once (ahead-of-time builds hold both)
+        self._kernel = resolve(kernel, np.zeros(1, np.float32), 1, 1.0, 1.0, self._ar, self._d,
+                               self._dense_b_f, self._skip)
         self.reset()
 
     def reset(self) -> None:
