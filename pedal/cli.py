@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -95,6 +97,10 @@ def cmd_render(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.what in ("models", "chain"):  # the kernels the daemon runs (PEDAL_KERNELS=jit: JIT)
+        from . import kernels
+
+        print(kernels.choose(), file=sys.stderr)
     if args.what == "models" and args.peers:
         from .tools.bench_peers import run_peers_bench
 
@@ -241,10 +247,27 @@ def cmd_warmup(args) -> int:
 
     t = warm_up()
     print(f"numba kernels compiled and cached ({t:.1f} s)")
+    if os.environ.get("PEDAL_KERNELS") == "jit":
+        return 0
+    # the daemon's kernels ahead of time (a fresh process: the build reads which kernels the
+    # warm-up calls from numba's dispatchers); then checked once, in another
+    t0 = time.perf_counter()
+    for step in ([], ["check"]):
+        r = subprocess.run([sys.executable, "-m", "pedal.kernels.aot", *step],
+                           capture_output=True, text=True)
+        if r.returncode:
+            said = (r.stderr or r.stdout).strip().splitlines()
+            print(f"ahead-of-time kernels not built: {said[-1] if said else r.returncode}; "
+                  "`pedal run` loads the JIT's (slower start, more memory)", file=sys.stderr)
+            return 0
+    print(f"ahead-of-time kernels built and checked ({time.perf_counter() - t0:.1f} s)")
     return 0
 
 
 def cmd_run(args) -> int:
+    from . import kernels
+
+    kernels.choose()  # before any kernel module is imported (the log says what it chose)
     # the loader's worker starts first, at the default limits: its start-up (imports, numba)
     # then runs beside the daemon's own instead of after it (first block 0.5 s sooner)
     from .service.loader import Loader
@@ -288,7 +311,7 @@ def _print_status(st: dict) -> None:
     rate_from = " (the model's rate)" if st.get("rate_from") == "model" and \
         not st.get("resampled") else ""
     print(f"  block      {st['block']} at {st['sample_rate']} Hz{rate_from} "
-          f"({st['latency_ms']} ms), realtime {st['realtime']}")
+          f"({st['latency_ms']} ms), realtime {st['realtime']}, kernels {st.get('kernels')}")
     if st.get("resampled"):
         print(f"  model      made at {st['model_rate']} Hz: resampled to and from "
               f"{st['sample_rate']} Hz")

@@ -252,9 +252,10 @@ class Daemon:
     def start(self) -> None:
         sys.setswitchinterval(GIL_SWITCH_S)
         self.loader.start()  # it imports while the kernels warm up here
+        from ..kernels import jit
         from ..tools.warmup import warm_up
 
-        log.info("numba kernels ready in %.2f s", warm_up())
+        log.info("%s; ready in %.2f s", jit.WHAT, warm_up())
         self.sounds.scan_presets()
         state, why = load_state(self.config.state_path)
         if why:

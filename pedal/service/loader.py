@@ -14,8 +14,9 @@ daemon hands every file to a worker process (``python -m pedal.service.loader``)
 
 The daemon waits for at most ``wall_s`` per job, kills a worker that takes longer, and starts a
 new one for the next job. A worker idle for ``idle_exit_s`` is told to exit and started again
-for the next job: its ~130 MB (proportional share; numba, LLVM, onnxruntime) matter on a
-512 MB Zero 2 W, and a file dropped later waits the worker's start-up (1-2 s) once. A worker that dies (a crash, a limit) is reported as that file's
+for the next job: its ~64 MB (proportional share; onnxruntime, and numba with LLVM when the
+kernels run JIT: ~150 MB) matter on a 512 MB Zero 2 W, and a file dropped later waits the
+worker's start-up (under a second) once. A worker that dies (a crash, a limit) is reported as that file's
 error, one line; the daemon and its audio are untouched. The worker warms its numba kernels
 once, after its first job (``_warm``).
 """
@@ -328,6 +329,9 @@ def worker(memory_mb: int, nice: int) -> int:
     limit = int(memory_mb) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     os.nice(int(nice))
+    from .. import kernels
+
+    kernels.choose()  # as the daemon does: the ahead-of-time kernels when built
     import json
 
     from .wire import pack

@@ -6,6 +6,12 @@ from __future__ import annotations
 import time
 
 
+def _kernels() -> str:
+    from ..kernels import jit
+
+    return jit.mode()
+
+
 def snapshot(d) -> dict:
     p = d.player
     c = p.counters()
@@ -34,6 +40,7 @@ def snapshot(d) -> dict:
         "blocks": c["blocks"], "swaps": c["swaps"], "faults": c["faults"],
         "nonfinite_samples": c["nonfinite"], "clipped_samples": c["clipped"],
         "realtime": be.realtime if be else None,
+        "kernels": _kernels(),
         "uptime_s": round(time.monotonic() - d.t0, 1),
         "ready_s": None if d.ready_s is None else round(d.ready_s, 3),
         "first_block_s": None if audio.first_block_s is None else round(audio.first_block_s, 3),
