@@ -19,6 +19,7 @@ from pedal.synth.guitar import guitar_riff
 
 pytest.importorskip("gpiozero")
 SR, N = 48000, 64
+ULP_TOL = 1e-6  # the ahead-of-time build against this process's JIT (tests/test_aot.py)
 
 
 @pytest.fixture
@@ -92,7 +93,10 @@ def test_daemon_output_is_the_chain_output_through_portaudio(tmp_path, bed):
     got = y[testbed.PRIMING_FRAMES:]
     k = b1 * N  # everything played before the footswitch
     assert np.abs(want[:k]).max() > 0.05
-    assert np.array_equal(got[:k], want[:k]), (
+    # the daemon runs the ahead-of-time kernels, this process the JIT: the cabinet's
+    # fastmath sums round differently in the last bit (ULP_TOL); a lost, repeated or late
+    # block would differ by the signal itself
+    assert np.abs(got[:k] - want[:k]).max() <= ULP_TOL, (
         f"output differs from the chain (max {np.abs(got[:k] - want[:k]).max():.3g}); "
         f"{xruns} xruns were reported")
     # in bypass (after the 20 ms fade) the output is the input itself
@@ -185,6 +189,6 @@ def test_sample_rate_model_through_portaudio(tmp_path, server_rate):
         got = bed.output()[testbed.PRIMING_FRAMES:]
         k = min(len(got), st["blocks"] * N, len(x))
         assert k > 44100 and np.abs(want[:k]).max() > 0.05
-        assert np.array_equal(got[:k], want[:k]), np.abs(got[:k] - want[:k]).max()
+        assert np.abs(got[:k] - want[:k]).max() <= ULP_TOL, np.abs(got[:k] - want[:k]).max()
     finally:
         next(bed_gen, None)
