@@ -7,7 +7,8 @@ Each run starts `python -m pedal run` in a fresh temporary folder (the bundled d
 the fake audio backend, no buttons), asks its control socket for the block count every 10 ms,
 and after the first block waits 3 s, then reads /proc/PID/smaps_rollup of the daemon and of
 its children (the loader's worker): RSS, PSS (each shared page divided among the processes that
-map it) and private pages. Linux only. Warm: run `pedal warmup` first.
+map it) and private pages. Linux only. Warm: run `pedal warmup` first (it also makes the
+ahead-of-time kernels the daemon runs; `PEDAL_KERNELS=jit` measures the JIT instead).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def memory(pid: int) -> dict[int, dict[str, int]]:
     return out
 
 
-def one_run(tmp: Path) -> tuple[float, dict]:
+def one_run(tmp: Path) -> tuple[float, dict, str]:
     (tmp / "models").mkdir()
     (tmp / "presets").mkdir()
     shutil.copy(paths.DEFAULT_PRESET, tmp / "presets" / "default.yaml")
@@ -73,13 +74,14 @@ def one_run(tmp: Path) -> tuple[float, dict]:
             raise SystemExit("the daemon did not play within 60 s")
         time.sleep(3)
         mem = memory(proc.pid)
+        kernels = request(sock, "status")["status"].get("kernels")
     finally:
         try:
             request(sock, "stop")
             proc.wait(20)
         except (ControlError, OSError, subprocess.TimeoutExpired):
             proc.kill()
-    return first, mem
+    return first, mem, kernels
 
 
 def main() -> int:
@@ -89,11 +91,12 @@ def main() -> int:
     firsts = []
     for i in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="pedal-startup-") as d:
-            first, mem = one_run(Path(d))
+            first, mem, kernels = one_run(Path(d))
         firsts.append(first)
         procs = list(mem.values())
         daemon, loader = procs[0], procs[1:]
-        print(f"run {i + 1}: first block after {first:.2f} s; daemon MB {daemon}; "
+        print(f"run {i + 1} (kernels {kernels}): first block after {first:.2f} s; "
+              f"daemon MB {daemon}; "
               f"loader MB {loader[0] if loader else 'not running'}")
     print(f"first block: min {min(firsts):.2f} s, median {sorted(firsts)[len(firsts) // 2]:.2f} s,"
           f" max {max(firsts):.2f} s over {len(firsts)} runs")

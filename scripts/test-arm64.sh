@@ -193,5 +193,7 @@ run /bin/bash -c "rm -f $SOCK; runuser -u pedal -- env NUMBA_CACHE_DIR=/var/cach
             grep -q '^  audio      fake' /tmp/status.txt && break; \
         kill -0 \$pid 2>/dev/null || break; sleep 1; done; \
     kill \$pid 2>/dev/null; wait \$pid 2>/dev/null; \
-    cat /tmp/status.txt; grep -q '^  audio      fake' /tmp/status.txt || { cat /tmp/pedal-arm64.log; exit 1; }"
+    cat /tmp/status.txt; grep -q '^  audio      fake' /tmp/status.txt || { cat /tmp/pedal-arm64.log; exit 1; }; \
+    grep -q 'kernels aot\$' /tmp/status.txt || { echo 'the service did not run the ahead-of-time kernels'; \
+        cat /tmp/pedal-arm64.log; exit 1; }"
 step "done"
