@@ -256,8 +256,11 @@ def cmd_warmup(args) -> int:
         r = subprocess.run([sys.executable, "-m", "pedal.kernels.aot", *step],
                            capture_output=True, text=True)
         if r.returncode:
-            said = (r.stderr or r.stdout).strip().splitlines()
-            print(f"ahead-of-time kernels not built: {said[-1] if said else r.returncode}; "
+            text = (r.stderr or r.stdout).strip()
+            said = text.splitlines()[-1] if text else f"exit code {r.returncode}"
+            if "without the compiler used by" in text:  # numba pycc finds no gcc or g++
+                said = "no working C and C++ compiler (Debian: apt install gcc g++ python3-dev)"
+            print(f"ahead-of-time kernels not built: {said}; "
                   "`pedal run` loads the JIT's (slower start, more memory)", file=sys.stderr)
             return 0
     print(f"ahead-of-time kernels built and checked ({time.perf_counter() - t0:.1f} s)")

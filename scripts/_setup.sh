@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EXTRAS="$1"
 shift
-APT=(python3 python3-venv python3-dev libsndfile1 "$@")
+APT=(python3 python3-venv python3-dev libsndfile1 gcc g++ "$@")  # gcc, g++: numba pycc (the ahead-of-time kernels)
 
 need=()
 for p in "${APT[@]}"; do

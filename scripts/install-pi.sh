@@ -19,7 +19,7 @@ skip() { echo "install-pi: skipped: $*"; SKIPPED+=("$*"); }
 
 apt-get update -q
 # what every Debian has; a failure here stops the install
-apt-get install -y -q python3 python3-venv python3-dev libsndfile1 portaudio19-dev gcc rsync
+apt-get install -y -q python3 python3-venv python3-dev libsndfile1 portaudio19-dev gcc g++ rsync
 # the GPIO libraries gpiozero uses, from Raspberry Pi OS's own archive (not in Debian's)
 gpio=()
 for p in python3-lgpio python3-rpi-lgpio; do

@@ -60,7 +60,7 @@ if [ ! -x "$ROOT/opt/venv/bin/python" ] && [ ! -f "$ROOT/.pedal-root-ok" ]; then
     step "debootstrap bookworm arm64 from $MIRROR into $ROOT (first stage)"
     rm -rf "$ROOT"
     debootstrap --arch=arm64 --foreign --variant=minbase \
-        --include=python3,python3-venv,python3-dev,libsndfile1,ca-certificates,gcc,libc6-dev,portaudio19-dev,rsync,passwd \
+        --include=python3,python3-venv,python3-dev,libsndfile1,ca-certificates,gcc,g++,libc6-dev,portaudio19-dev,rsync,passwd \
         bookworm "$ROOT" "$MIRROR" >"$BASE/debootstrap1.log" 2>&1 \
         || { tail -20 "$BASE/debootstrap1.log"; exit 1; }
     cp /usr/bin/qemu-aarch64-static "$ROOT/usr/bin/"
@@ -148,7 +148,12 @@ if git -C "$SRC" diff --quiet HEAD -- pedal/kernels 2>/dev/null; then
         [ -n "$t" ] && touch -m -d "@$t" "$f"
     done
 fi
-step "the pedal from the checkout, and numba's cache for a Cortex-A72"
+if [ ! -x "$ROOT/usr/bin/g++" ]; then  # a root made before the ahead-of-time kernels
+    step "g++ inside the root (numba's pycc checks for a C++ compiler too)"
+    cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+    run /bin/sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null'
+fi
+step "the pedal from the checkout, numba's cache for a Cortex-A72, the ahead-of-time kernels"
 run /opt/venv/bin/pip install -q --no-index --find-links /wheels --no-build-isolation --no-deps -e /src
 run /bin/sh -c 'cd /src && /opt/venv/bin/pedal warmup'
 
