@@ -2,7 +2,8 @@ import os
 from pathlib import Path
 
 # the daemons the tests start take the ahead-of-time kernels and check every call against the
-# build's signatures (pedal/kernels/jit.py); this process keeps the JIT
+# build's signatures (pedal/kernels/jit.py), except the real-time ones through the testbed,
+# which run them unchecked, as the service does (tests/testbed.py); this process keeps the JIT
 os.environ.setdefault("PEDAL_KERNELS", "checked")
 os.environ.setdefault("NUMBA_NRT_STATS", "1")  # before numba loads: allocation counters
 if "PEDAL_CACHE" not in os.environ:  # measured loudness is cached here, not in your home
