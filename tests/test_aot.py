@@ -22,14 +22,15 @@ from pedal.kernels import aot
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# runs in a child process: ahead-of-time kernels (checked or not: PEDAL_KERNELS), every engine variant the
-# warm-up knows and the default preset's chain on one signal, outputs saved for the parent
+# runs in a child process with the kernels PEDAL_KERNELS names (checked: the build; jit: the
+# JIT): every engine variant the warm-up knows and the default preset's chain on one signal,
+# outputs saved for the parent
 PLAY = r"""
 import os, sys, numpy as np
 from pedal import kernels
-print(kernels.use_aot(checked=os.environ["PEDAL_KERNELS"] == "checked"))
+print(kernels.choose())
 from pedal.kernels import jit
-assert jit.mode().startswith("aot"), jit.mode()
+assert jit.mode() == {"checked": "aot-checked", "jit": "jit"}[os.environ["PEDAL_KERNELS"]]
 from pedal.models.registry import ARCHITECTURES
 from pedal.preset import load_preset
 from pedal.dsp import ProcessSpec
@@ -67,41 +68,25 @@ def _built():
 
 
 def test_the_build_plays_what_the_jit_plays(tmp_path):
-    """Every engine variant and the default chain, through the build (checked), against the
-    JIT in this process: the engines' bits, the chain's within 1e-6, and numba never imported
-    over there."""
-    from pedal.dsp import ProcessSpec
-    from pedal.models.registry import ARCHITECTURES
-    from pedal.preset import load_preset
-
+    """Every engine variant and the default chain, through the build (checked) and through
+    the JIT, each in a process of its own: the engines' bits, the chain's within 1e-6, and
+    numba never imported on the build's side."""
     _built()
-    r = _child(PLAY, tmp_path / "aot.npz")
-    assert r.returncode == 0, r.stderr[-3000:]
-    got = np.load(tmp_path / "aot.npz")
-    assert not got["numba imported"][0]
-    x = (0.4 * np.sin(np.arange(2048) * 0.031) * np.linspace(0, 1.5, 2048)).astype(np.float32)
-    n = 0
-    for a in ARCHITECTURES:
-        for i, (spec, options) in enumerate(a.examples()):
-            eng = a.engine(spec, **options)
-            eng.prepare(64)
-            y = x.copy()
-            for j in range(0, len(y), 64):
-                eng.process(y[j:j + 64])
-            np.testing.assert_array_equal(got[f"{a.spec.__name__}{i}"], y, err_msg=f"{a.spec.__name__}{i}")
-            assert np.abs(y).max() > 1e-3
-            n += 1
-    chain = load_preset().build_chain()
-    chain.prepare(ProcessSpec(48000, 64))
-    y = x.copy()
-    for j in range(0, len(y), 64):
-        chain.process(y[j:j + 64])
+    for mode in ("checked", "jit"):
+        r = _child(PLAY, tmp_path / f"{mode}.npz", mode=mode)
+        assert r.returncode == 0, r.stderr[-3000:]
+    got, want = np.load(tmp_path / "checked.npz"), np.load(tmp_path / "jit.npz")
+    assert not got["numba imported"][0] and want["numba imported"][0]
+    engines = [k for k in want.files if k not in ("default preset", "numba imported")]
+    assert len(engines) >= 10 and set(got.files) == set(want.files)
+    for k in engines:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+        assert np.abs(want[k]).max() > 1e-3
     # the cabinet's convolution sums with fastmath, and the build's LLVM optimises the linked
     # module once more: the sums are ordered differently, and round apart in the last bits
     # (1.2e-7 measured for a 3000-tap IR). Sample for sample, the engines above are exact.
-    np.testing.assert_allclose(got["default preset"], y, rtol=0, atol=1e-6)
-    assert np.abs(y).max() > 0.05
-    assert n >= 10
+    np.testing.assert_allclose(got["default preset"], want["default preset"], rtol=0, atol=1e-6)
+    assert np.abs(want["default preset"]).max() > 0.05
 
 
 def _rss_and_maps(pid: int) -> tuple[int, str]:
