@@ -55,6 +55,7 @@ def _realtime_permitted() -> bool:
 # thing a busy machine delays), and the daemon at the systemd unit's Nice=-10 (preexec below).
 JACK_RT = [] if _realtime_permitted() else ["--no-realtime"]
 UNIT_NICE = -10
+UNIT_RTPRIO = 70  # systemd/pedal.yaml's audio.realtime_priority (the daemon falls back if refused)
 
 
 def as_the_unit() -> None:
