@@ -222,3 +222,43 @@ def test_engine_process_allocates_nothing_across_swaps_and_tuner_mode():
     assert peak - base < 4096, f"python heap grew by up to {peak - base} bytes"
     assert current - base < 1024
     assert nrt_after.alloc - nrt_before.alloc == nrt_after.free - nrt_before.free
+
+
+def test_a_retired_chain_is_freed_by_its_reference_count_alone(tmp_path):
+    """The daemon freezes its start-up heap (pedal/service/daemon.py ``_freeze_heap``), so the
+    chain it starts with must never need the garbage collector: with the collector off, every
+    model family's chain, swapped out and collected by the player, is gone."""
+    import gc
+    import weakref
+
+    import corpus
+    from pedal.preset import load_preset
+
+    files = corpus.files()
+    names = [f"{k}.json" for k in corpus.JSON_FORMATS] + list(corpus.onnx_files()) + \
+        [next(k for k in files if k.startswith("nam_a2_"))]
+    chains = []
+    for name in names:
+        (tmp_path / name).write_bytes(files[name])
+        chains.append(load_preset(model=tmp_path / name).build_chain())
+    e = Player(SR, N)
+    x, y = np.zeros(N, np.float32), np.zeros(N, np.float32)
+    gc.collect()
+    gc.disable()
+    try:
+        refs = []
+        for c in chains:
+            e.offer(e.prepare_chain(c))
+            refs.append(weakref.ref(c))
+            for _ in range(40):  # past the 20 ms crossfade
+                e.process(x, y)
+        del c
+        chains.clear()
+        e.offer(e.prepare_chain(load_preset().build_chain()))
+        for _ in range(40):
+            e.process(x, y)
+        e.collect()
+        alive = [n for n, r in zip(names, refs) if r() is not None]
+    finally:
+        gc.enable()
+    assert not alive, f"kept alive by reference cycles: {alive}"
