@@ -247,5 +247,6 @@ def test_engine_buffers_start_on_cache_lines():
     eng = WaveNetEngine(random_wavenet("lite"))
     eng.prepare(50)
     assert eng._rows % 16 == 0 and eng._hout.shape[1] == 64
-    for name in ("_wp", "_bp", "_hout", "_acc", "_tmp", "_fs", "_mixb", "_cond", "_yout"):
+    for name in ("_wp", "_bp", "_ws", "_hout", "_acc", "_cond", "_yout"):
         assert getattr(eng, name).ctypes.data % 64 == 0, name
+    assert eng._ws.strides[0] % 64 == 0 and eng._ws.strides[1] % 64 == 0  # every scratch row

@@ -1,8 +1,8 @@
 """The numba engine of every WaveNet form (``WaveNetSpec``): the weights packed once into one
 array with a row of offsets and codes per layer array, layer and post-head convolution (the
-columns are named in kernels/wavenet.py), the history buffers laid out and bounded before they
-are allocated, and one kernel call per block. The prewarmed state is computed once per
-prepare and copied back on reset."""
+columns are named in kernels/wavenet.py), the history buffers and scratch rows laid out in one
+array and bounded before it is allocated, and one kernel call per block. The prewarmed state
+is computed once per prepare and copied back on reset."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from .wavenet import FILM_SITES, GATING, REWIND_BLOCKS, Activation, WaveNetSpec
 
 class WaveNetEngine:
     """Runs a WaveNetSpec with one kernel call per block (``wavenet_block``): all weights
-    packed in one array, every history in another, channel-major so the inner loops run over
-    the block's time steps. A condition network runs first, in its own engine."""
+    packed in one array, every history (channel-major, so the inner loops run over the
+    block's time steps) and scratch row in another, the sizes, offsets and position in an int
+    table. A condition network runs first, in its own engine."""
 
     def __init__(self, spec: WaveNetSpec, knobs=(), *, fast_tanh: bool = False,
                  precise: bool = False, condition_net: bool = False):
@@ -30,6 +31,8 @@ class WaveNetEngine:
         spec.validate(condition_net=condition_net)
         self.spec = spec
         self.fast_tanh = bool(fast_tanh)
+        self._is_condition = bool(condition_net)
+        self._hs = float(spec.head_scale)
         self.set_knobs(knobs)
         self._cond_engine = None if spec.condition is None else \
             WaveNetEngine(spec.condition, fast_tanh=fast_tanh, condition_net=True)
@@ -161,24 +164,37 @@ class WaveNetEngine:
             self._arr[i, K.A_HACC] = buf(a.head_inputs)
         for r in range(self._ph.shape[0]):
             self._ph[r, K.P_BUF] = buf(int(self._ph[r, K.P_IN]))
-        budget.check("WaveNet", state=off)  # before anything is allocated for it
-        self._bp = aligned.zeros(off, f)
-        self._bufs = np.array(bufs, dtype=np.int64)
+        self._bufs = np.array(bufs, dtype=np.int64).reshape(len(bufs), 2)
         widest = max(max(a.channels, a.head_size, a.head_inputs, 2 * a.b)
                      for a in spec.arrays)
         if spec.post_head is not None:
             widest = max([widest] + [w.shape[0] for w, _ in spec.post_head.convs])
         cc = spec.arrays[0].condition_size
         width = -(-max_block // vec) * vec
-        self._acc = aligned.zeros((widest, width), f)     # a layer's conv outputs
-        self._tmp = aligned.zeros((widest, width), f)     # 1x1 outputs, FiLM targets
-        self._fs = aligned.zeros((2 * max(widest, cc), width), f)  # FiLM scale and shift
-        self._mixb = aligned.zeros((widest, width), f)    # the input mixin with FiLM
-        self._hout = aligned.zeros((widest, width), f)    # a head's output
-        self._xin = aligned.zeros(width, f)
-        self._cond = aligned.zeros((cc, width), f)
-        self._cond2 = aligned.zeros((cc, width), f)
-        self._yout = aligned.zeros((spec.out_channels, width), f)
+        head = np.zeros(K.H_COLS, np.int64)
+        # the scratch: W_COUNT arrays of as many rows as the widest needs (FiLM's scale and
+        # shift: two per channel), one more row so that no two arrays' rows are a multiple
+        # of 4 KB apart at every width
+        n_rows = 2 * max(widest, cc) + 1
+        # bounded before anything is allocated for it
+        budget.check("WaveNet", state=off + K.W_COUNT * n_rows * width)
+        self._bp = aligned.zeros(off, f)
+        self._ws = aligned.zeros((K.W_COUNT, n_rows, width), f)
+        # views, for a parent engine (its condition) and the tests
+        self._acc, self._hout = self._ws[K.W_ACC], self._ws[K.W_HOUT]
+        self._yout = self._ws[K.W_YOUT, :spec.out_channels]
+        self._cond = self._ws[K.W_COND, :cc]
+        head[K.H_ROWS], head[K.H_KEEP] = self._rows, self._keep
+        head[K.H_GIVEN], head[K.H_TO_X] = int(self._cond_engine is not None), \
+            int(not self._is_condition)
+        head[K.H_CC] = cc
+        parts, at = [head], K.H_COLS
+        for key, count, table in ((K.H_ARR, K.H_N_ARR, self._arr), (K.H_LAY, K.H_N_LAY, self._lay),
+                                  (K.H_PH, K.H_N_PH, self._ph), (K.H_BUF, K.H_N_BUF, self._bufs)):
+            head[key], head[count] = at, table.shape[0]
+            parts.append(table.reshape(-1))
+            at += table.size
+        self._tab = np.concatenate(parts).astype(np.int64)
         self._warm = None
         self.reset()
 
@@ -188,11 +204,9 @@ class WaveNetEngine:
         if self._warm is not None:
             self._restore(self._warm)
             return
-        self._bp[:] = 0.0
-        self._pos = self._keep
-        if self._cond_engine is not None:
-            self._cond_engine._bp[:] = 0.0
-            self._cond_engine._pos = self._cond_engine._keep
+        for e in self._engines():
+            e._bp[:] = 0.0
+            e._tab[K.H_POS] = e._keep
         if not self.spec.prewarm:
             return
         # prewarm: the state a long silence leaves (NAM Core does the same on Reset)
@@ -206,34 +220,24 @@ class WaveNetEngine:
         self._warm = self._state()
 
     def _state(self):
-        c = self._cond_engine
-        return (self._bp.copy(), self._pos, None if c is None else (c._bp.copy(), c._pos))
+        """The histories and the position, of this engine and its condition network's (the
+        scratch rows hold nothing from one block to the next)."""
+        return [(e._bp.copy(), int(e._tab[K.H_POS])) for e in self._engines()]
 
     def _restore(self, state) -> None:
-        bp, pos, cond = state
-        self._bp[:] = bp
-        self._pos = pos
-        c = self._cond_engine
-        if c is not None and cond is not None:
-            c._bp[:] = cond[0]
-            c._pos = cond[1]
+        for e, (bp, pos) in zip(self._engines(), state):
+            e._bp[:] = bp
+            e._tab[K.H_POS] = pos
+
+    def _engines(self) -> list[WaveNetEngine]:
+        """This engine and its condition network's, if it has one."""
+        return [self] if self._cond_engine is None else [self, self._cond_engine]
 
     def process(self, x: np.ndarray, in_gain: float = 1.0, out_gain: float = 1.0) -> None:
         n = x.shape[0]
-        given = 0
-        if self._cond_engine is not None:
-            c = self._cond_engine
-            self._pos_cond(x, n, in_gain, c)
-            given = 1
-        self._pos = wavenet_block(
-            x, n, in_gain, out_gain, self.spec.head_scale, self._pos, self._rows,
-            self._keep, self._wp, self._bp, self._arr, self._lay, self._ph, self._bufs,
-            self._acc, self._tmp, self._fs, self._mixb, self._hout, self._xin, self._cond,
-            self._cond2, given, self._yout, 1)
-
-    def _pos_cond(self, x, n, in_gain, c) -> None:
-        """The condition network over this block's input, into ``_cond``."""
-        c._pos = wavenet_block(
-            x, n, in_gain, 1.0, c.spec.head_scale, c._pos, c._rows, c._keep, c._wp, c._bp,
-            c._arr, c._lay, c._ph, c._bufs, c._acc, c._tmp, c._fs, c._mixb, c._hout, c._xin,
-            c._cond, c._cond2, 0, self._cond, 0)
+        c = self._cond_engine
+        if c is not None:  # the condition network over this block's input, into _cond
+            wavenet_block(x, n, in_gain, 1.0, c._hs, c._wp, c._bp, c._ws, c._tab,
+                          self._cond)
+        wavenet_block(x, n, in_gain, out_gain, self._hs, self._wp, self._bp, self._ws,
+                      self._tab, self._yout)
