@@ -1,7 +1,7 @@
 """The numba engine of every WaveNet form (``WaveNetSpec``): the weights packed once into one
 array with a row of offsets and codes per layer array, layer and post-head convolution (the
-columns are named in kernels/wavenet.py), the history buffers and scratch rows laid out in one
-array and bounded before it is allocated, and one kernel call per block. The prewarmed state
+columns are named in kernels/wavenet.py), the history buffers in one array and the scratch rows
+in another, both bounded before they are allocated, and one kernel call per block. The prewarmed state
 is computed once per prepare and copied back on reset."""
 
 from __future__ import annotations
@@ -173,8 +173,8 @@ class WaveNetEngine:
         width = -(-max_block // vec) * vec
         head = np.zeros(K.H_COLS, np.int64)
         # the scratch: W_COUNT arrays of as many rows as the widest needs (FiLM's scale and
-        # shift: two per channel), one more row so that no two arrays' rows are a multiple
-        # of 4 KB apart at every width
+        # shift: two per channel), and one more row, so that at most widths the arrays do not
+        # start a multiple of 4 KB apart (not measured to matter)
         n_rows = 2 * max(widest, cc) + 1
         # bounded before anything is allocated for it
         budget.check("WaveNet", state=off + K.W_COUNT * n_rows * width)
