@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from .jit import STRICT, njit
+from .jit import ALLOCATES, STRICT, njit
 
 
 
-@njit(**STRICT)
+@njit(**ALLOCATES)
 def plucked_string(excitation, out, delay_int, ap_coef, loop_gain, brightness, disp_coef,
                    n_disp):
     """Extended Karplus-Strong string: a delay line closed by a one-zero loss filter, a
