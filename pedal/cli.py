@@ -105,7 +105,7 @@ def cmd_bench(args) -> int:
         from .tools.bench_peers import run_peers_bench
 
         return run_peers_bench(args.peers, blocks=args.blocks, rounds=args.rounds,
-                               seconds=args.seconds, as_json=args.json)
+                               seconds=args.seconds, as_json=args.json, names=args.models)
     if args.what == "models":
         from .tools.bench_models import run_models_bench
 
@@ -399,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--peers", metavar="DIR", help="models: NAM Core's and NeuralAudio's timing "
                    "tools (scripts/peers/build.sh puts them in ~/.cache/pedal/peers), timed "
                    "beside the pedal on the same files, interleaved, on one core")
+    b.add_argument("--models", type=lambda s: s.split(","), help="models --peers: which rows, "
+                   "e.g. nano,lstm-2x8 (default: every one; see pedal/tools/bench_peers.py)")
     b.add_argument("--rounds", type=int, default=5, help="models --peers: interleaved rounds; "
                    "match: cases per tier")
     b.add_argument("--minutes", type=float, default=3.0, help="match: each case's budget")

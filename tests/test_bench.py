@@ -3,6 +3,7 @@
 import json
 
 from pedal.cli import main
+from pedal.tools.bench_peers import MODELS
 
 
 def test_bench_json_rows(capsys):
@@ -120,4 +121,40 @@ def test_without_peers_the_bench_says_so_and_times_the_pedal(tmp_path, capsys):
     assert "no peer tools in" in cap.err
     rows = json.loads(cap.out)
     assert {r["engine"] for r in rows} == {"pedal", "pedal fast-tanh"}
-    assert {r["model"] for r in rows} >= {"a2-full", "a2-slim", "standard", "lstm-1x16"}
+    assert {r["model"] for r in rows} == set(MODELS)
+
+
+def test_the_peers_bench_takes_a_subset_of_its_rows_and_refuses_an_unknown_one(tmp_path,
+                                                                              capsys):
+    args = ["bench", "models", "--peers", str(tmp_path), "--blocks", "32", "--rounds", "1",
+            "--seconds", "0.05", "--json"]
+    assert main(args + ["--models", "nano,lstm-2x8"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["model"] for r in rows} == {"nano", "lstm-2x8"}
+    assert main(args + ["--models", "nano,lstm-9x9"]) == 2
+    assert "no model lstm-9x9" in capsys.readouterr().err
+
+
+def test_the_bench_rows_are_the_shapes_they_are_named_after(tmp_path):
+    from pedal.models import load_model
+    from pedal.tools.bench_peers import write_models
+
+    paths = write_models(tmp_path, ("24ch", "lstm-2x8", "lstm-1x40"))
+    wide = load_model(paths["24ch"]).spec
+    assert [(a.channels, a.head_size) for a in wide.arrays] == [(24, 12), (12, 1)]
+    two = load_model(paths["lstm-2x8"]).spec
+    assert (two.num_layers, two.hidden_size) == (2, 8)
+    assert load_model(paths["lstm-1x40"]).spec.hidden_size == 40
+
+
+def test_stream_seconds_times_every_block_once_in_order():
+    import numpy as np
+    from pedal.dsp.run import stream_seconds
+
+    seen = []
+    x = np.arange(1000, dtype=np.float32)
+    stream_seconds(lambda b: seen.append((float(b[0]), len(b))), x, 64, repeats=2)
+    warm, passes = seen[0], seen[1:]
+    assert warm == (0.0, 64)
+    one = [(float(i), min(64, 1000 - i)) for i in range(0, 1000, 64)]
+    assert passes == one + one

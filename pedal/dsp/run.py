@@ -36,17 +36,28 @@ def stream_seconds(fn, x: np.ndarray, block: int, repeats: int = 1,
                    budget_s: float | None = None) -> float:
     """Best-of-``repeats`` seconds to feed a copy of ``x`` to ``fn`` block by block, after one
     warm-up block. A run that passes ``budget_s`` stops early and is scaled to the whole.
-    (``pedal bench``, ``pedal bench models``, ``pedal info`` and the real-time budget check.)"""
+    (``pedal bench``, ``pedal bench models``, ``pedal info`` and the real-time budget check.)
+
+    The blocks are cut before the clock starts, as a stream hands its callback a buffer: only
+    ``fn`` is timed (cutting a view costs ~0.15 us, 2-4 % of a small model's 32-sample block,
+    and the C++ players' timing loops charge nothing of the kind)."""
     fn(x[:block].copy())
     best = float("inf")
     for _ in range(repeats):
         y = x.copy()
+        blocks = [y[i:i + block] for i in range(0, len(y), block)]
+        if budget_s is None:
+            t0 = time.perf_counter()
+            for b in blocks:
+                fn(b)
+            best = min(best, time.perf_counter() - t0)
+            continue
         done = 0
         t0 = time.perf_counter()
-        for i in range(0, len(y), block):
-            fn(y[i:i + block])
-            done = min(i + block, len(y))
-            if budget_s is not None and time.perf_counter() - t0 > budget_s:
+        for b in blocks:
+            fn(b)
+            done += len(b)
+            if time.perf_counter() - t0 > budget_s:
                 break
         best = min(best, (time.perf_counter() - t0) * len(y) / done)
     return best

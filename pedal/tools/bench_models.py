@@ -23,6 +23,8 @@ from ..models.arch.wavenet import Activation, LayerArray, WaveNetSpec
 SR = 48000
 _WN = {  # (channels, head) of array 1 and 2; dilations of array 1 and 2 (NAM trainer presets)
     "standard": ((16, 8), (8, 1), [2 ** i for i in range(10)], [2 ** i for i in range(10)]),
+    # the standard layout at 24 channels (a "complex" capture; issue 19's table)
+    "24ch": ((24, 12), (12, 1), [2 ** i for i in range(10)], [2 ** i for i in range(10)]),
     "lite": ((12, 6), (6, 1), [2 ** i for i in range(7)], [128, 256, 512] + [2 ** i for i in
                                                                           range(10)]),
     "feather": ((8, 4), (4, 1), [2 ** i for i in range(7)], [128, 256, 512] + [2 ** i for i in

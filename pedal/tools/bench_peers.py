@@ -36,25 +36,36 @@ PEERS = {"Core generic": ("namref_generic", ["--fast-tanh"]),
          "Core native": ("namref_native", ["--fast-tanh"]),
          "NeuralAudio generic": ("natime_generic", []),
          "NeuralAudio native": ("natime_native", [])}
-MODELS = ("standard", "lite", "feather", "nano", "a2-full", "a2-slim", "lstm-1x16")
+# the rows of issue 19's table: NAM's WaveNet presets and a 24-channel one, NAM 0.7's A2 at its
+# full and smallest size, and the LSTMs people play (NAM, NeuralPi/Proteus, AIDA-X sizes)
+MODELS = ("standard", "lite", "feather", "nano", "24ch", "a2-full", "a2-slim", "lstm-1x16",
+          "lstm-1x20", "lstm-1x40", "lstm-2x8")
 
 
-def _lstm_nam_spec(hidden: int, seed: int = 0):
+def _lstm_nam_spec(hidden: int, layers: int = 1, seed: int = 0):
     """A NAM-style LSTM (no input skip) with random weights."""
     from ..models.arch.recurrent import RecurrentLayer, RecurrentSpec
 
     rng = np.random.default_rng(seed)
     s = 1 / np.sqrt(hidden)
-    layer = RecurrentLayer(rng.uniform(-s, s, (4 * hidden, 1)),
-                           rng.uniform(-s, s, (4 * hidden, hidden)),
-                           rng.uniform(-s, s, 4 * hidden), np.zeros(4 * hidden))
-    return RecurrentSpec("lstm", [layer], rng.uniform(-s, s, hidden), 0.0, False, 1, SR)
+    stack = [RecurrentLayer(rng.uniform(-s, s, (4 * hidden, 1 if i == 0 else hidden)),
+                            rng.uniform(-s, s, (4 * hidden, hidden)),
+                            rng.uniform(-s, s, 4 * hidden), np.zeros(4 * hidden))
+             for i in range(layers)]
+    return RecurrentSpec("lstm", stack, rng.uniform(-s, s, hidden), 0.0, False, 1, SR)
+
+
+def _spec(name: str):
+    if name.startswith("lstm-"):
+        layers, hidden = (int(v) for v in name[5:].split("x"))
+        return _lstm_nam_spec(hidden, layers)
+    return random_wavenet(name)
 
 
 def write_models(folder: Path, names=MODELS) -> dict[str, Path]:
     out = {}
     for name in names:
-        spec = _lstm_nam_spec(16) if name == "lstm-1x16" else random_wavenet(name)
+        spec = _spec(name)
         path = folder / f"{name}.nam"
         write_nam(spec, path, {"loudness": -18.0})
         out[name] = path
@@ -217,15 +228,22 @@ def table(rows: list[dict]) -> str:
 
 
 def run_peers_bench(peers_dir, blocks=(32, 64, 256), rounds=5, seconds=10.0,
-                    as_json=False) -> int:
+                    as_json=False, names=None) -> int:
     from .warmup import warm_up
+
+    names = tuple(names or MODELS)
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        print(f"pedal bench models: no model {', '.join(unknown)} (the rows: "
+              f"{', '.join(MODELS)})", file=sys.stderr)
+        return 2
 
     warm_up()
     peers = find_peers(peers_dir)
     if not peers:
         print(f"pedal bench models: no peer tools in {peers_dir} (build them with "
               "scripts/peers/build.sh); timing the pedal alone", file=sys.stderr)
-    rows = measure(peers_dir, blocks, rounds=rounds, seconds=seconds)
+    rows = measure(peers_dir, blocks, rounds=rounds, seconds=seconds, names=names)
     if as_json:
         print(json.dumps(rows, indent=1))
         return 0
