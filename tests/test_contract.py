@@ -242,7 +242,7 @@ def test_engine_buffers_start_on_cache_lines():
     for precise in (False, True):
         eng = RecurrentEngine(random_recurrent("lstm", 20), precise=precise)
         eng.prepare(64)
-        for name in ("_wa", "_wx", "_wh", "_b", "_h", "_c", "_z", "_seq", "_dense_w"):
+        for name in ("_wa", "_wx", "_wh", "_b", "_h", "_c", "_seq", "_dense_w"):
             assert getattr(eng, name).ctypes.data % 64 == 0, name
     eng = WaveNetEngine(random_wavenet("lite"))
     eng.prepare(50)

@@ -15,6 +15,7 @@ Rules for these modules (see design.md and CONTRIBUTING.md):
 |---|---|
 | ``activations`` | tanh and sigmoid in float32, WaveNet's activation switch |
 | ``linalg`` | matrix-vector and 1x1-convolution helpers the model kernels inline |
+| ``scratch`` | scratch arrays on a kernel's own stack (no overlap checks, no allocation) |
 | ``recurrent`` | LSTM and GRU stacks with their dense output |
 | ``wavenet`` | NAM's WaveNet (and the WaveNetVA variant), one call per block |
 | ``smartamppro`` | SmartAmpPro's windowed convolutions and LSTM step |

@@ -40,6 +40,7 @@ ALLOCATES: dict[str, Any] = dict(STRICT, _nrt=True)
 # set by use_aot before the kernel modules are imported: "module.name" -> the built callable
 _AOT: dict[str, Callable] | None = None
 _LAZY: list["_Lazy"] = []
+_DEFERRED: list[tuple[str, str, Callable, Callable]] = []  # module, name, factory, stand-in
 _BUILT: list[tuple[str, str, Callable, dict, Callable]] = []  # module, name, fn, options, built
 _numba_njit: Callable | None = None
 WHAT = "kernels JIT"  # what ``choose`` did, for the daemon's log and status
@@ -78,6 +79,21 @@ def njit(*args, **options):
     return wrap
 
 
+def deferred(module: str, name: str, factory: Callable) -> Any:
+    """A numba object a kernel module needs at compile time only (an intrinsic): ``factory()``
+    now under the JIT; under ahead-of-time kernels a stand-in, replaced in ``module`` by
+    ``factory()`` when a JIT kernel is first compiled, there and in every kernel module that
+    imported it (so an AOT process imports no numba)."""
+    if _AOT is None:
+        _numba()  # the package's cache checks run before numba is first imported
+        return factory()
+
+    def stand_in(*args):
+        raise RuntimeError(f"{module}.{name} runs only inside a compiled kernel")
+    _DEFERRED.append((module, name, factory, stand_in))
+    return stand_in
+
+
 class _Lazy:
     """A kernel outside the ahead-of-time build: JIT-compiled (or loaded from numba's cache)
     on its first call. Before the first compilation every lazy kernel module's globals are
@@ -103,6 +119,14 @@ def _materialise() -> None:
     import sys
 
     real = _numba()
+    for modname, name, factory, stand_in in _DEFERRED:
+        made = factory()
+        package = modname.rpartition(".")[0]
+        for mod in list(sys.modules.values()):
+            if getattr(mod, "__name__", "").startswith(package + ".") \
+                    and getattr(mod, name, None) is stand_in:
+                setattr(mod, name, made)
+    _DEFERRED.clear()
     for lazy in _LAZY:
         if lazy._real is None:
             lazy._real = real(**lazy.options)(lazy.py_func)

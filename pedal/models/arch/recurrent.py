@@ -18,7 +18,7 @@ from ...errors import ModelError
 from .. import budget
 
 CELLS = {"lstm": 4, "gru": 3}
-MAX_HIDDEN = 256
+MAX_HIDDEN = kr.MAX_HIDDEN  # the kernel's stack scratch is sized for it
 MAX_LAYERS = 8
 
 
@@ -154,8 +154,6 @@ class RecurrentEngine:
         self._skip = 1.0 if spec.skip else 0.0
         self._h = aligned.zeros((spec.num_layers, hid), f)
         self._c = aligned.zeros((spec.num_layers, hid), f)
-        self._z = aligned.zeros(g, f)
-        self._z2 = aligned.zeros(g, f)
         self._seq = aligned.zeros((0, hid), f)
         self.set_knobs(knobs)
 
@@ -177,8 +175,7 @@ class RecurrentEngine:
         s, f = self.spec, self.dtype
         hid, layers = s.hidden_size, s.num_layers
         parts = {"wa": self._wa, "wx": self._wx, "wh": self._wh, "b": self._b, "h": self._h,
-                 "c": self._c, "z": self._z, "z2": self._z2,
-                 "seq": np.zeros((max_block, hid)), "dense": self._dense_w}
+                 "c": self._c, "seq": np.zeros((max_block, hid)), "dense": self._dense_w}
         if s.cell == "gru":
             parts["bh"] = self._bh
         buf, off, views = aligned.arena({k: v.shape for k, v in parts.items()}, f)
@@ -187,7 +184,7 @@ class RecurrentEngine:
         self._ar = buf
         # the engine's own names now see the arena: set_knobs and reset write into it
         self._wa, self._wx, self._wh, self._b = views["wa"], views["wx"], views["wh"], views["b"]
-        self._h, self._c, self._z, self._z2 = views["h"], views["c"], views["z"], views["z2"]
+        self._h, self._c = views["h"], views["c"]
         self._seq, self._dense_w = views["seq"], views["dense"]
         if s.cell == "gru":
             self._bh = views["bh"]
@@ -197,8 +194,8 @@ class RecurrentEngine:
         d[kr.D_FAST] = 1 if self.fast_tanh else 0
         d[kr.D_LBR] = 1 if s.linear_before_reset else 0
         for col, name in ((kr.D_WA, "wa"), (kr.D_WX, "wx"), (kr.D_WH, "wh"), (kr.D_B, "b"),
-                          (kr.D_BH, "bh"), (kr.D_H, "h"), (kr.D_C, "c"), (kr.D_Z, "z"),
-                          (kr.D_Z2, "z2"), (kr.D_SEQ, "seq"), (kr.D_DENSE, "dense")):
+                          (kr.D_BH, "bh"), (kr.D_H, "h"), (kr.D_C, "c"), (kr.D_SEQ, "seq"),
+                          (kr.D_DENSE, "dense")):
             d[col] = off.get(name, 0)
         self._d = d
         self._dense_b_f = float(self._dense_b)
