@@ -51,6 +51,10 @@ update-binfmts --enable qemu-aarch64 2>/dev/null || true
 
 # -- the root ---------------------------------------------------------------------------------
 mkdir -p "$BASE" "$WHEELS"
+# mounts a run left behind (killed before its cleanup) point at whatever they bound then, often
+# a deleted checkout: drop them, innermost first, before anything binds anew (or removes $ROOT)
+awk -v root="$ROOT/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r \
+    | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 if [ ! -x "$ROOT/opt/venv/bin/python" ] && [ ! -f "$ROOT/.pedal-root-ok" ]; then
     # the host's own Debian mirror (deb822 URIs: or a one-line deb entry; comments skipped)
     MIRROR=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
