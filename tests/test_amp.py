@@ -260,3 +260,19 @@ def test_input_calibration_uses_the_stated_level(tmp_path):
     write_onnx(spec, tmp_path / "m.onnx", metadata={"input_level_dbu": 18.5})
     amp = AmpModel(load_onnx(tmp_path / "m.onnx"), calibrate_input=True, interface_dbu=12)
     assert amp.calibration_db == pytest.approx(12 - 18.5)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_stack_wider_than_the_kernels_scratch_is_refused(cell):
+    """The kernels keep their gates on a stack sized for MAX_HIDDEN units: a wider file must
+    be refused at load, naming the size, before any kernel could overrun it."""
+    from pedal.kernels import recurrent as kr
+    from pedal.models.arch.recurrent import MAX_HIDDEN, RecurrentEngine, RecurrentLayer, \
+        RecurrentSpec
+
+    assert MAX_HIDDEN == kr.MAX_HIDDEN and kr.MAX_GATES == 4 * kr.MAX_HIDDEN
+    g, h = (4 if cell == "lstm" else 3), MAX_HIDDEN + 1
+    layer = RecurrentLayer(np.zeros((g * h, 1)), np.zeros((g * h, h)), np.zeros(g * h),
+                           np.zeros(g * h))
+    with pytest.raises(ModelError, match=f"hidden size {h}, must be 1..{MAX_HIDDEN}"):
+        RecurrentEngine(RecurrentSpec(cell, [layer], np.zeros(h), 0.0))

@@ -20,7 +20,7 @@ from .scratch import stack_like
 # the largest stack the kernels take (models.arch.recurrent refuses a bigger file): an LSTM's
 # gates and one layer's state live on the kernel's stack, sized for it
 MAX_HIDDEN = 256
-MAX_GATES = 1024    # 4 * MAX_HIDDEN
+MAX_GATES = 1024    # 4 * MAX_HIDDEN, written out: stack_like takes a literal size
 
 # d columns: sizes and flags, then offsets into ar
 D_LAYERS = 0        # L
@@ -56,8 +56,8 @@ def _lstm_stack(x, n, in_gain, out_gain, ar, d, dense_b, skip, hidden):
     The gates z and the layer's state (hl, cl) are worked on in arrays on the kernel's own
     stack (``stack_like``), copied in and out once per layer: a loop that stores only there
     needs no run-time check against the weights it reads. Against the same kernel on views of
-    the arena (ahead of time, interleaved, best of 32, blocks 32-256): LSTM 1x16 11-17 %,
-    1x20 18-23 %, 1x40 6-16 % and 2x8 39-48 % less time a block."""
+    the arena (ahead of time, interleaved, best of 32, blocks 32-256) it runs LSTM 1x16
+    1.11-1.17x, 1x20 1.18-1.23x, 1x40 1.06-1.16x and 2x8 1.39-1.48x as fast."""
     layers, deep = d[D_LAYERS], d[D_DEEP]
     fast = d[D_FAST]
     g4 = 4 * hidden
@@ -134,6 +134,8 @@ def lstm_block(x, n, in_gain, out_gain, ar, d, dense_b, skip):
     1x8 and 1x12 measured slower or no faster that way and take the general copy).
     """
     hidden = d[D_HIDDEN]
+    if hidden > MAX_HIDDEN:  # never through RecurrentSpec.validate: the stack is not overrun
+        return
     if hidden == 16:
         _lstm_stack(x, n, in_gain, out_gain, ar, d, dense_b, skip, 16)
     elif hidden == 20:
@@ -162,6 +164,8 @@ def gru_block(x, n, in_gain, out_gain, ar, d, dense_b, skip):
     helper, both kernels measured 1.8x slower (the cause in the generated code was not found).
     """
     layers, hidden, deep = d[D_LAYERS], d[D_HIDDEN], d[D_DEEP]
+    if hidden > MAX_HIDDEN:  # as in lstm_block
+        return
     fast, linear_before_reset = d[D_FAST], d[D_LBR]
     g2 = 2 * hidden
     g3 = 3 * hidden
